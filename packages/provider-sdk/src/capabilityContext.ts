@@ -1,0 +1,40 @@
+import type { SecurityLevel } from './securityLevel.js'
+
+/** A structured logger handed to handlers; entries go to the host's logger, never to Python. */
+export interface CapabilityLogger {
+  debug(message: string, fields?: Record<string, unknown>): void
+  info(message: string, fields?: Record<string, unknown>): void
+  warn(message: string, fields?: Record<string, unknown>): void
+  error(message: string, fields?: Record<string, unknown>): void
+}
+
+/** A progress report from a long-running handler (surfaced to the host as a `call` event update). */
+export interface CapabilityProgress {
+  /** Work done so far, in `unit`s. */
+  done: number
+  /** Total work, when known. */
+  total?: number
+  unit?: string
+  message?: string
+}
+
+/** What a handler knows about the call it serves. */
+export interface CapabilityContext {
+  /** Aborted when the call is cancelled: interrupt, session close, worker death or deadline. */
+  readonly signal: AbortSignal
+  /** Epoch milliseconds after which the call has timed out. */
+  readonly deadline: number
+  /** The session the call came from. */
+  readonly sessionId: string
+  /** The execution running when the call was made, or null for calls from background threads. */
+  readonly executionId: string | null
+  /** This call's id (unique within the host process). */
+  readonly callId: string
+  /** The full capability id, `provider.name`. */
+  readonly capabilityId: string
+  /** The session's security level. */
+  readonly level: SecurityLevel
+  readonly log: CapabilityLogger
+  /** Reports progress; cheap, may be called often. */
+  progress(update: CapabilityProgress): void
+}

@@ -1,0 +1,21 @@
+import { defineConfig } from 'vitest/config'
+
+// Tests import workspace packages from their TypeScript sources (the `@capsule/source` export condition),
+// so `vitest` needs no build first.
+const conditions = ['@capsule/source', 'node', 'import', 'module', 'default']
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ['@capsule/source'] } },
+  test: {
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'contract-tests/test/**/*.test.ts',
+      'examples/*/test/**/*.test.ts',
+    ],
+    pool: 'forks',
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    reporters: process.env.CI ? ['default'] : ['default'],
+  },
+})
