@@ -1,0 +1,103 @@
+import { pipeline, type Readable, type Transform } from 'node:stream'
+import zlib from 'node:zlib'
+import { CapabilityError } from '@capsule/provider-sdk'
+
+/** Content codings this provider decodes, and the `Accept-Encoding` it sends by default. */
+export const SUPPORTED_ENCODINGS = 'gzip, deflate, br'
+
+// Servers often end a gzip/deflate stream without a final flush; be as lenient as browsers.
+const lenient = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH }
+
+function decoderFor(coding: string): Transform | null | undefined {
+  switch (coding) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip(lenient)
+    case 'deflate':
+      return zlib.createInflate(lenient)
+    case 'br':
+      return zlib.createBrotliDecompress()
+    case 'identity':
+    case '':
+      return null
+    default:
+      return undefined
+  }
+}
+
+/**
+ * Builds the decoders for a `Content-Encoding` value, outermost coding last in the header and so
+ * first to undo. Returns null when any coding is unknown: the body is then returned as received.
+ */
+export function decodersFor(contentEncoding: string | undefined): Transform[] | null {
+  if (contentEncoding === undefined) return []
+  const codings = contentEncoding
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .reverse()
+  // A chain longer than this is an attack, not an encoding.
+  if (codings.length > 3) return null
+  const decoders: Transform[] = []
+  for (const coding of codings) {
+    const decoder = decoderFor(coding)
+    if (decoder === undefined) {
+      for (const d of decoders) d.destroy()
+      return null
+    }
+    if (decoder) decoders.push(decoder)
+  }
+  return decoders
+}
+
+/**
+ * Reads a response body into memory, decoding its content codings and counting DECODED bytes:
+ * past `maxBytes` the body and the decoders are destroyed and the call fails with LIMIT_EXCEEDED.
+ * zlib streams honour back-pressure, so a decompression bomb is inflated at most one chunk past
+ * the cap. The caller's signal aborts the undici body, which surfaces here as an error.
+ */
+export async function readResponseBody(
+  body: Readable,
+  contentEncoding: string | undefined,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  const decoders = decodersFor(contentEncoding) ?? []
+  const source: Readable =
+    decoders.length === 0
+      ? body
+      : (pipeline([body, ...decoders], () => {
+          // Errors surface through iteration of the last stream; nothing to do here.
+        }) as unknown as Readable)
+  const chunks: Buffer[] = []
+  let total = 0
+  try {
+    for await (const chunk of source) {
+      const buffer = chunk as Buffer
+      total += buffer.length
+      if (total > maxBytes) {
+        throw new CapabilityError('LIMIT_EXCEEDED', `response body is larger than ${maxBytes} bytes`, {
+          details: { maxResponseBytes: maxBytes },
+        })
+      }
+      chunks.push(buffer)
+    }
+  } catch (error) {
+    if (error instanceof CapabilityError) throw error
+    if (decoders.length > 0 && isZlibError(error)) {
+      throw new CapabilityError('UNAVAILABLE', 'response body could not be decoded', { cause: error })
+    }
+    throw error
+  } finally {
+    body.destroy()
+    for (const decoder of decoders) decoder.destroy()
+  }
+  const out = Buffer.concat(chunks, total)
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
+}
+
+function isZlibError(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code
+  return (
+    typeof code === 'string' &&
+    (code.startsWith('Z_') || code.startsWith('ERR_BROTLI') || code === 'ERR__ERROR')
+  )
+}
