@@ -1,0 +1,95 @@
+import { Minimatch, type MinimatchOptions } from 'minimatch'
+
+/**
+ * The name patterns hidden by default: dot files and dot directories (`.git/`, `.env*`, `.ssh/`, `.npmrc`)
+ * and common key and certificate files. Each is matched, case-insensitively, against every path
+ * component, so `keys/server.PEM` and `.git/config` are both hidden. `allowHidden` opts paths back in.
+ */
+export const DEFAULT_HIDDEN_PATTERNS: readonly string[] = Object.freeze([
+  '.*',
+  '*.pem',
+  '*.key',
+  '*.p12',
+  '*.pfx',
+  'id_rsa*',
+  'id_dsa*',
+  'id_ecdsa*',
+  'id_ed25519*',
+])
+
+/** What a path names, for the rules: allow globs treat directories as prefixes of what they may hold. */
+export type PathKind = 'file' | 'dir'
+
+/** Why a path was refused by the rules. */
+export type PolicyRefusal = 'denied' | 'hidden' | 'not-allowed'
+
+/** The glob rules of one root. */
+export interface PathPolicyRules {
+  /** When set, only paths matching one of these globs are reachable. */
+  allow?: readonly string[] | undefined
+  deny: readonly string[]
+  /** Globs that opt hidden paths back in. */
+  allowHidden: readonly string[]
+}
+
+// dot: true so a glob's wildcards reach dot files once they are opted in; hiding is a separate rule.
+const GLOB_OPTIONS: MinimatchOptions = { dot: true, nonegate: true, nocomment: true }
+const HIDDEN_OPTIONS: MinimatchOptions = { ...GLOB_OPTIONS, nocase: true }
+const hiddenMatchers = DEFAULT_HIDDEN_PATTERNS.map((pattern) => new Minimatch(pattern, HIDDEN_OPTIONS))
+
+/**
+ * The allow/deny/hidden rules of one root, applied to root-relative POSIX paths (`a/b.txt`, `''` for the
+ * root itself). Deny wins: a path is refused when it or any ancestor matches a deny glob; when any
+ * component is hidden and no `allowHidden` glob matches it; or when an allow list exists and no allow glob
+ * matches it. Directories match allow and allowHidden globs as prefixes (minimatch `partial`), so
+ * `src/**\/*.py` lets you list `src` and `src/pkg`.
+ */
+export class PathPolicy {
+  readonly #allow: readonly Minimatch[] | undefined
+  readonly #deny: readonly Minimatch[]
+  readonly #allowHidden: readonly Minimatch[]
+
+  constructor(rules: PathPolicyRules) {
+    this.#allow = rules.allow?.map((glob) => new Minimatch(glob, GLOB_OPTIONS))
+    this.#deny = rules.deny.map((glob) => new Minimatch(glob, GLOB_OPTIONS))
+    this.#allowHidden = rules.allowHidden.map((glob) => new Minimatch(glob, GLOB_OPTIONS))
+  }
+
+  /** Returns why `relPath` is refused as a `kind`, or undefined when the rules let it through. */
+  check(relPath: string, kind: PathKind): PolicyRefusal | undefined {
+    // The root itself is always reachable: refusing it would make the root unusable.
+    if (relPath === '') return undefined
+    const components = relPath.split('/')
+    for (let end = 1; end <= components.length; end++) {
+      const prefix = components.slice(0, end).join('/')
+      if (this.#deny.some((glob) => glob.match(prefix))) return 'denied'
+    }
+    const hidden = components.some((component) => hiddenMatchers.some((glob) => glob.match(component)))
+    if (hidden && !matchesAny(this.#allowHidden, relPath, kind)) return 'hidden'
+    if (this.#allow !== undefined && !matchesAny(this.#allow, relPath, kind)) return 'not-allowed'
+    return undefined
+  }
+
+  /** Like {@link check} when the kind is not known yet: refused only if refused as both file and dir. */
+  checkAny(relPath: string): PolicyRefusal | undefined {
+    const asFile = this.check(relPath, 'file')
+    if (asFile === undefined) return undefined
+    return this.check(relPath, 'dir') === undefined ? undefined : asFile
+  }
+}
+
+function matchesAny(globs: readonly Minimatch[], relPath: string, kind: PathKind): boolean {
+  return globs.some((glob) => glob.match(relPath) || (kind === 'dir' && glob.match(relPath, true)))
+}
+
+/** A short, safe explanation of a refusal, for the DENIED message Python sees. */
+export function describeRefusal(refusal: PolicyRefusal): string {
+  switch (refusal) {
+    case 'denied':
+      return "is denied by the root's deny rules"
+    case 'hidden':
+      return 'is hidden (dot files and key files are denied unless the host lists them in allowHidden)'
+    case 'not-allowed':
+      return "is not matched by the root's allow rules"
+  }
+}

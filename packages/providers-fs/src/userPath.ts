@@ -1,0 +1,95 @@
+import path from 'node:path'
+import { CapabilityError } from '@capsule/provider-sdk'
+import { denied, quote } from './fsErrors.js'
+import type { ResolvedFsOptions, ResolvedRoot } from './fsProviderOptions.js'
+import { describeRefusal, type PathKind } from './pathPolicy.js'
+
+/** Longest path string accepted from Python, in UTF-16 code units (Linux PATH_MAX is 4096 bytes). */
+const MAX_PATH_CHARS = 4096
+
+// A lone surrogate cannot be encoded as a file name, and would not round-trip through the fd check.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+const ROOT_PREFIX = /^([A-Za-z_][A-Za-z0-9_-]*):(.*)$/s
+
+/** A path from Python, checked lexically and tied to a root. Nothing on disk has been touched yet. */
+export interface UserPath {
+  readonly root: ResolvedRoot
+  /** Normalised root-relative POSIX path; `''` is the root itself. Never absolute, never contains `..`. */
+  readonly relPath: string
+  /** `relPath` split on `/`; empty for the root itself. */
+  readonly components: readonly string[]
+  /** How the path is shown back to Python: `relPath` (or `.`), prefixed `name:` outside the default root. */
+  readonly display: string
+}
+
+/**
+ * Parses a path given by Python. `name:rest` addresses the root called `name`; any other path is
+ * relative to the first (default) root — write `./a:b` for a file whose name has a colon in it. Refuses
+ * NUL bytes, absolute paths and `..` that would leave the root (DENIED), and unknown root names and
+ * malformed strings (INVALID_ARGUMENT).
+ */
+export function parseUserPath(raw: string, options: ResolvedFsOptions): UserPath {
+  if (raw.includes('\0')) throw denied('paths must not contain NUL bytes')
+  if (LONE_SURROGATE.test(raw))
+    throw new CapabilityError('INVALID_ARGUMENT', 'the path is not a well-formed string')
+  if (raw.length > MAX_PATH_CHARS) {
+    throw new CapabilityError('INVALID_ARGUMENT', `the path is longer than ${MAX_PATH_CHARS} characters`)
+  }
+  let root = options.roots[0]!
+  let rest = raw
+  const prefixed = ROOT_PREFIX.exec(raw)
+  if (prefixed !== null) {
+    const named = options.roots.find((candidate) => candidate.name === prefixed[1])
+    if (named === undefined) {
+      const names = options.roots.flatMap((candidate) =>
+        candidate.name === undefined ? [] : [candidate.name],
+      )
+      throw new CapabilityError(
+        'INVALID_ARGUMENT',
+        `${quote(raw)} names an unknown root ${quote(prefixed[1]!)} (roots: ${names.join(', ') || 'none named'}; write ./${prefixed[1]}:… for a file name with a colon)`,
+      )
+    }
+    root = named
+    rest = prefixed[2]!
+  }
+  if (rest.startsWith('/'))
+    throw denied(`${quote(raw)}: absolute paths are denied; paths are relative to a root`)
+  const normalised = path.posix.normalize(rest === '' ? '.' : rest)
+  if (normalised === '..' || normalised.startsWith('../')) throw denied(`${quote(raw)} leaves the root`)
+  const relPath = normalised === '.' || normalised === './' ? '' : normalised.replace(/\/+$/, '')
+  const components = relPath === '' ? [] : relPath.split('/')
+  return { root, relPath, components, display: displayPath(root, relPath) }
+}
+
+/** The display form of `relPath` under `root`, as {@link parseUserPath} would show it. */
+export function displayPath(root: ResolvedRoot, relPath: string): string {
+  const local = relPath === '' ? '.' : relPath
+  return root.index === 0 || root.name === undefined ? local : `${root.name}:${local}`
+}
+
+/** Throws DENIED when the root's rules refuse `target` as a `kind` (`any`: refused as file and as dir). */
+export function assertPathAllowed(target: UserPath, kind: PathKind | 'any'): void {
+  const refusal =
+    kind === 'any'
+      ? target.root.policy.checkAny(target.relPath)
+      : target.root.policy.check(target.relPath, kind)
+  if (refusal !== undefined) throw denied(`${quote(target.display)} ${describeRefusal(refusal)}`)
+}
+
+/** Throws DENIED unless `target`'s root was configured with `write: true`. */
+export function assertWritableRoot(target: UserPath): void {
+  if (!target.root.write) throw denied(`${quote(target.display)} is in a read-only root`)
+}
+
+/** The parent directory of a non-root `target` and its last component. */
+export function splitParent(target: UserPath): {
+  parentComponents: readonly string[]
+  parentRelPath: string
+  name: string
+} {
+  const parentComponents = target.components.slice(0, -1)
+  const name = target.components.at(-1)
+  if (name === undefined) throw new Error('splitParent needs a path below the root')
+  return { parentComponents, parentRelPath: parentComponents.join('/'), name }
+}
