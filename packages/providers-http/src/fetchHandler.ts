@@ -5,7 +5,7 @@ import type { Dispatcher } from 'undici'
 import type { FetchInput, FetchOutput } from './fetchSchemas.js'
 import { ForbiddenAddressError } from './guardedConnector.js'
 import type { ResolvedHttpProviderOptions } from './httpProviderOptions.js'
-import { readResponseBody, SUPPORTED_ENCODINGS } from './readResponseBody.js'
+import { discardBody, readResponseBody, SUPPORTED_ENCODINGS } from './readResponseBody.js'
 import { BODY_HEADERS, normalizeRequestHeaders, requestHeadBytes } from './requestHeaders.js'
 import { RequestPolicy } from './requestPolicy.js'
 import { SENSITIVE_HEADERS } from './sensitiveHeaders.js'
@@ -215,15 +215,16 @@ async function readBody(
   method: string,
   maxBytes: number,
 ): Promise<Uint8Array> {
-  if (method === 'HEAD') {
-    response.body.destroy()
+  if (method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304) {
+    // No body by definition; reading the (empty) rest lets the connection be reused.
+    await response.body.dump({ limit: 0 }).catch(() => discardBody(response.body as unknown as Readable))
     return new Uint8Array(0)
   }
   const encoding = headerValue(rawHeaders, 'content-encoding')
   const length = Number(headerValue(rawHeaders, 'content-length'))
   // Fail before reading when the server announces an oversized plain body.
   if ((encoding === undefined || encoding.trim().toLowerCase() === 'identity') && length > maxBytes) {
-    response.body.destroy()
+    discardBody(response.body as unknown as Readable)
     throw new CapabilityError('LIMIT_EXCEEDED', `response body is larger than ${maxBytes} bytes`, {
       details: { maxResponseBytes: maxBytes },
     })
@@ -235,7 +236,7 @@ async function drain(body: Dispatcher.ResponseData['body'], signal: AbortSignal)
   try {
     await body.dump({ limit: REDIRECT_BODY_DRAIN_BYTES, signal })
   } catch {
-    body.destroy()
+    discardBody(body as unknown as Readable)
   }
 }
 
@@ -308,7 +309,9 @@ function toCapabilityError(error: unknown, where: ErrorContext): CapabilityError
       })
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new CapabilityError('UNAVAILABLE', `could not resolve host ${where.host}`, { cause: error })
+      return new CapabilityError('UNAVAILABLE', `could not resolve host ${where.host.replace(/:\d+$/, '')}`, {
+        cause: error,
+      })
     default:
       return new CapabilityError(
         'UNAVAILABLE',

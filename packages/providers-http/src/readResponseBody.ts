@@ -60,7 +60,11 @@ export async function readResponseBody(
   contentEncoding: string | undefined,
   maxBytes: number,
 ): Promise<Uint8Array> {
+  // Errors surface through the iteration below; this listener only keeps a late error from a
+  // destroyed body from becoming an uncaught exception.
+  body.on('error', noop)
   const decoders = decodersFor(contentEncoding) ?? []
+  for (const decoder of decoders) decoder.on('error', noop)
   const source: Readable =
     decoders.length === 0
       ? body
@@ -87,11 +91,20 @@ export async function readResponseBody(
     }
     throw error
   } finally {
-    body.destroy()
-    for (const decoder of decoders) decoder.destroy()
+    // Only an unfinished body is destroyed: destroying a finished one would also drop its kept-alive connection.
+    if (!body.readableEnded) body.destroy()
+    for (const decoder of decoders) if (!decoder.readableEnded) decoder.destroy()
   }
   const out = Buffer.concat(chunks, total)
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
+}
+
+function noop(): void {}
+
+/** Throws a body away without reading it, and without an uncaught error from the destroyed stream. */
+export function discardBody(body: Readable): void {
+  body.on('error', noop)
+  body.destroy()
 }
 
 function isZlibError(error: unknown): boolean {
