@@ -1,0 +1,105 @@
+import { spawnSync } from 'node:child_process'
+import { accessSync, constants, existsSync, lstatSync, readlinkSync } from 'node:fs'
+import path from 'node:path'
+import { isInside, type ResolvedRoot } from './pathGuard.js'
+
+/** Directories bound read-only (or recreated as the same symlinks) so programs and their libraries load. */
+const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']
+
+/**
+ * Files of /etc made visible: the loader cache, user and group names (for `ls -l`), name service
+ * switch, time zone and the alternatives links Debian programs go through. Nothing else of /etc.
+ */
+const ETC_FILES = [
+  '/etc/ld.so.cache',
+  '/etc/passwd',
+  '/etc/group',
+  '/etc/nsswitch.conf',
+  '/etc/localtime',
+  '/etc/alternatives',
+]
+
+/** Extra /etc entries when `network: true`, so names resolve and TLS verifies. */
+const ETC_NETWORK_FILES = [
+  '/etc/resolv.conf',
+  '/etc/hosts',
+  '/etc/ssl',
+  '/etc/ca-certificates',
+  '/etc/gai.conf',
+]
+
+const probeCache = new Map<string, string | undefined>()
+
+/** Finds an executable `bwrap` in `searchPath`, or undefined. */
+export function findBwrap(searchPath: readonly string[]): string | undefined {
+  for (const dir of searchPath) {
+    const candidate = path.join(dir, 'bwrap')
+    try {
+      accessSync(candidate, constants.X_OK)
+      return candidate
+    } catch {}
+  }
+  return undefined
+}
+
+/**
+ * Whether bubblewrap works here, by running `true` inside the same kind of sandbox once per bwrap path
+ * (cached for the process). Returns undefined when it works, or why it does not.
+ */
+export function probeBwrap(bwrapPath: string, truePath: string): string | undefined {
+  if (probeCache.has(bwrapPath)) return probeCache.get(bwrapPath)
+  const args = bwrapArgs({ roots: [], network: false, cwd: '/', program: truePath })
+  const result = spawnSync(bwrapPath, [...args, truePath], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 5000,
+  })
+  const failure =
+    result.error !== undefined
+      ? result.error.message
+      : result.status !== 0
+        ? `bwrap exited with ${result.status ?? result.signal}: ${result.stderr.toString('utf8').trim().slice(0, 200)}`
+        : undefined
+  probeCache.set(bwrapPath, failure)
+  return failure
+}
+
+/** What one sandboxed command needs. */
+export interface BwrapPlan {
+  roots: readonly ResolvedRoot[]
+  network: boolean
+  /** Working directory, a real path inside a root (the same path inside the sandbox). */
+  cwd: string
+  /** The resolved program; bound read-only when it lives outside the system directories. */
+  program: string
+}
+
+/**
+ * bubblewrap arguments up to and including `--`: every namespace unshared (network kept only with
+ * `network: true`), no capabilities, a new session (no terminal injection), dies with its parent,
+ * system directories read-only, a minimal /etc, fresh /proc, /dev and /tmp, and the roots bound at
+ * their own paths (read-write only when configured so). Nothing else of the host is visible.
+ */
+export function bwrapArgs(plan: BwrapPlan): string[] {
+  const args = ['--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL']
+  if (plan.network) args.push('--share-net')
+  for (const dir of SYSTEM_DIRS) {
+    if (!existsSync(dir)) continue
+    const stat = lstatSync(dir)
+    if (stat.isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir)
+    else args.push('--ro-bind', dir, dir)
+  }
+  for (const file of plan.network ? [...ETC_FILES, ...ETC_NETWORK_FILES] : ETC_FILES)
+    args.push('--ro-bind-try', file, file)
+  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp')
+  // Parents first, so a nested root is bound on top of its parent; all after /tmp so a root under
+  // /tmp is not hidden by the fresh tmpfs.
+  for (const root of [...plan.roots].sort((a, b) => a.path.length - b.path.length)) {
+    args.push(root.write ? '--bind' : '--ro-bind', root.path, root.path)
+  }
+  const covered =
+    SYSTEM_DIRS.some((dir) => isInside(plan.program, dir)) ||
+    plan.roots.some((r) => isInside(plan.program, r.path))
+  if (!covered) args.push('--ro-bind', plan.program, plan.program)
+  args.push('--chdir', plan.cwd, '--')
+  return args
+}

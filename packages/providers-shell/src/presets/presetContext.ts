@@ -1,0 +1,13 @@
+import type { ResolvedRoot } from '../pathGuard.js'
+
+/** What a preset's argument check knows about the call. */
+export interface PresetContext {
+  /** The command's working directory (real path, inside a root). */
+  cwd: string
+  roots: readonly ResolvedRoot[]
+  /** The rule's `subcommands`, when given. */
+  subcommands?: readonly string[] | undefined
+}
+
+/** A preset's argument check: returns a reason to refuse (shown to Python) or undefined. */
+export type PresetCheck = (args: readonly string[], ctx: PresetContext) => string | undefined

@@ -1,0 +1,330 @@
+import { mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import {
+  binary,
+  type CapabilityContext,
+  CapabilityError,
+  defineCapability,
+  defineProvider,
+  type ProviderDefinition,
+} from '@capsule/provider-sdk'
+import { z } from 'zod'
+import { checkFlags, scanArgs } from './argvScan.js'
+import { bwrapArgs, findBwrap, probeBwrap } from './bwrapSandbox.js'
+import { buildEnvironment, forbiddenEnvReason } from './envPolicy.js'
+import { type ResolvedRoot, realpathLenient, rootOf } from './pathGuard.js'
+import {
+  gitConfigListArgs,
+  gitEnvironment,
+  gitOverridesFromConfigList,
+  hardenGitArgs,
+} from './presets/gitPreset.js'
+import { PRESET_CHECKS } from './presets/presetRules.js'
+import { type ResolvedCommand, resolveCommand } from './resolveCommand.js'
+import { newRunToken, type RunOutcome, runCommand } from './runCommand.js'
+import {
+  configError,
+  DEFAULT_SEARCH_PATH,
+  type ParsedShellProviderOptions,
+  parseShellProviderOptions,
+  type ShellProviderOptions,
+  shellProviderOptionsSchema,
+} from './shellProviderOptions.js'
+
+/** Which isolation a shell provider runs its commands in. */
+export type ShellSandbox = 'bwrap' | 'none'
+
+/** The input of `shell.run`, in Python parameter order: `run_command(argv, cwd, env, stdin, timeout, check)`. */
+export const shellRunInput = z.object({
+  argv: z.array(z.string()).min(1),
+  cwd: z.string().nullable().optional(),
+  env: z.record(z.string(), z.string()).nullable().optional(),
+  stdin: z.union([z.string(), binary()]).nullable().optional(),
+  /** Seconds, like subprocess.run; never more than the provider's timeoutMs. */
+  timeout: z.number().positive().nullable().optional(),
+  /** Handled by the Python wrapper (CalledProcessError); the host ignores it. */
+  check: z.boolean().optional(),
+})
+
+/** The result of `shell.run`: what Python's CompletedProcess holds, plus `truncated`. */
+export const shellRunOutput = z.strictObject({
+  args: z.array(z.string()),
+  returncode: z.number().int(),
+  stdout: z.string(),
+  stderr: z.string(),
+  truncated: z.boolean(),
+})
+
+const sandboxes = new WeakMap<ProviderDefinition, ShellSandbox>()
+
+/** The sandbox a provider made by {@link shellProvider} runs its commands in, or undefined for other providers. */
+export function shellSandboxInForce(provider: ProviderDefinition): ShellSandbox | undefined {
+  return sandboxes.get(provider)
+}
+
+const denied = (message: string) => new CapabilityError('DENIED', message)
+
+/**
+ * The `shell` provider: one capability, `shell.run` (Python `run_command`), at level `trusted`. It
+ * runs allowlisted programs resolved at configuration, with argument rules, no shell, a scrubbed
+ * environment, cwd and path operands inside the roots, output/time/size/concurrency caps and
+ * whole-tree kill, inside bubblewrap when available. Options are checked eagerly: bad options throw
+ * ProviderDefinitionError. See the package README for every rule.
+ */
+export function shellProvider(options: ShellProviderOptions): ProviderDefinition {
+  const parsed = parseShellProviderOptions(options)
+  const roots = resolveRoots(parsed)
+  for (const name of parsed.envAllow) {
+    const reason = forbiddenEnvReason(name)
+    if (reason !== undefined) configError(`options.envAllow must not list ${name}: ${reason}`)
+  }
+  const commands = new Map<string, ResolvedCommand>()
+  for (const [name, rule] of Object.entries(parsed.commands)) {
+    commands.set(name, resolveCommand(name, rule, DEFAULT_SEARCH_PATH, roots))
+  }
+  const sandbox = chooseSandbox(parsed)
+  // Outside a sandbox HOME is a private empty directory, never a root Python can write dotfiles into.
+  const privateHome =
+    sandbox.kind === 'none' ? mkdtempSync(path.join(tmpdir(), 'capsule-shell-home-')) : undefined
+  const allowedValues: Record<string, string> = {}
+  for (const name of parsed.envAllow) {
+    const value = process.env[name]
+    if (value !== undefined) allowedValues[name] = value
+  }
+  const base = { path: DEFAULT_SEARCH_PATH.join(':'), home: privateHome ?? '/tmp', allowed: allowedValues }
+  const running = new Map<string, number>()
+
+  async function run(args: z.output<typeof shellRunInput>, ctx: CapabilityContext) {
+    const argv = args.argv
+    const command = commands.get(argv[0]!) ?? [...commands.values()].find((c) => c.aliases.includes(argv[0]!))
+    if (command === undefined) throw denied(`command ${JSON.stringify(argv[0])} is not allowed`)
+    if (argv.some((a) => a.includes('\0')))
+      throw new CapabilityError('INVALID_ARGUMENT', 'arguments must not contain NUL')
+    const argBytes = argv.reduce((sum, a) => sum + Buffer.byteLength(a) + 1, 0)
+    if (argBytes > parsed.maxArgBytes) {
+      throw new CapabilityError(
+        'LIMIT_EXCEEDED',
+        `arguments are ${argBytes} bytes; the limit is ${parsed.maxArgBytes}`,
+      )
+    }
+    const cwd = resolveCwd(args.cwd ?? undefined, roots)
+    const overrides = checkEnv(args.env ?? undefined, parsed.envAllow)
+    const stdin = typeof args.stdin === 'string' ? Buffer.from(args.stdin, 'utf8') : (args.stdin ?? undefined)
+    if (stdin !== undefined && stdin.length > parsed.maxStdinBytes) {
+      throw new CapabilityError(
+        'LIMIT_EXCEEDED',
+        `stdin is ${stdin.length} bytes; the limit is ${parsed.maxStdinBytes}`,
+      )
+    }
+    const reason = checkArguments(command, argv.slice(1), cwd, roots)
+    if (reason !== undefined) throw denied(reason)
+    if (ctx.signal.aborted) throw new CapabilityError('CANCELLED', 'the call was cancelled')
+
+    const active = running.get(ctx.sessionId) ?? 0
+    if (active >= parsed.maxConcurrentPerSession) {
+      throw new CapabilityError(
+        'LIMIT_EXCEEDED',
+        `this session already runs ${active} commands; the limit is ${parsed.maxConcurrentPerSession}`,
+      )
+    }
+    running.set(ctx.sessionId, active + 1)
+    const startedAt = Date.now()
+    const timeoutMs = Math.max(
+      1,
+      Math.min(
+        parsed.timeoutMs,
+        args.timeout == null ? Number.POSITIVE_INFINITY : Math.ceil(args.timeout * 1000),
+        ctx.deadline - startedAt,
+      ),
+    )
+    try {
+      const exec = (
+        programArgs: readonly string[],
+        extraEnv: Record<string, string>,
+        input?: Uint8Array,
+        limitMs = timeoutMs,
+      ) => {
+        const runToken = newRunToken()
+        const env = buildEnvironment(base, overrides, extraEnv, runToken)
+        const wrapped =
+          sandbox.kind === 'bwrap'
+            ? {
+                file: sandbox.bwrap,
+                args: [
+                  ...bwrapArgs({ roots, network: parsed.network, cwd, program: command.program }),
+                  command.program,
+                  ...programArgs,
+                ],
+              }
+            : { file: command.program, args: [...programArgs] }
+        return runCommand({
+          ...wrapped,
+          cwd,
+          env,
+          runToken,
+          stdin: input,
+          timeoutMs: limitMs,
+          maxOutputBytes: parsed.maxOutputBytes,
+          signal: ctx.signal,
+        })
+      }
+      let programArgs = argv.slice(1)
+      let extraEnv: Record<string, string> = {}
+      if (command.preset === 'git') {
+        extraEnv = gitEnvironment(roots)
+        // Per-driver program keys (filters, textconv, remotes…) can only be neutralised by name.
+        const listing = await exec(gitConfigListArgs(), extraEnv, undefined, Math.min(timeoutMs, 10_000))
+        throwIfKilled(listing, timeoutMs)
+        if (listing.returncode !== 0 || listing.truncated) {
+          throw denied(
+            `could not read the repository configuration: ${listing.stderr.toString('utf8').trim().slice(0, 200)}`,
+          )
+        }
+        const keys = gitOverridesFromConfigList(listing.stdout.toString('utf8'))
+        if ('refuse' in keys) throw denied(keys.refuse)
+        programArgs = hardenGitArgs(programArgs, keys)
+      }
+      const outcome = await exec(
+        programArgs,
+        extraEnv,
+        stdin,
+        Math.max(1, timeoutMs - (Date.now() - startedAt)),
+      )
+      throwIfKilled(outcome, timeoutMs)
+      return {
+        args: [...argv],
+        returncode: outcome.returncode,
+        stdout: outcome.stdout.toString('utf8'),
+        stderr: outcome.stderr.toString('utf8'),
+        truncated: outcome.truncated,
+      }
+    } catch (error) {
+      if (error instanceof CapabilityError) throw error
+      throw new CapabilityError('UNAVAILABLE', `could not start ${command.name}`, { cause: error })
+    } finally {
+      const left = (running.get(ctx.sessionId) ?? 1) - 1
+      if (left === 0) running.delete(ctx.sessionId)
+      else running.set(ctx.sessionId, left)
+    }
+  }
+
+  const provider = defineProvider({
+    name: 'shell',
+    version: '0.1.0',
+    description: `Allowlisted commands without a shell (sandbox: ${sandbox.kind}${sandbox.kind === 'none' && sandbox.why ? `, ${sandbox.why}` : ''}).`,
+    configSchema: shellProviderOptionsSchema,
+    capabilities: [
+      defineCapability({
+        name: 'run',
+        python: 'run_command',
+        level: 'trusted',
+        description: `Run an allowlisted command (${[...commands.keys()].join(', ')}) with an argv list, no shell. Returns a CompletedProcess; output is decoded as UTF-8 with replacement.`,
+        input: shellRunInput,
+        output: shellRunOutput,
+        annotations: { destructive: roots.some((r) => r.write), openWorld: parsed.network },
+        pythonResult: 'completed_process',
+        // The call deadline must cover the command's own cap plus a git preflight.
+        timeoutMs: parsed.timeoutMs + 5_000,
+        handler: run,
+      }),
+    ],
+    dispose() {
+      if (privateHome !== undefined) rmSync(privateHome, { recursive: true, force: true })
+    },
+  })
+  sandboxes.set(provider, sandbox.kind)
+  return provider
+}
+
+function throwIfKilled(outcome: RunOutcome, timeoutMs: number): void {
+  if (outcome.killed === 'timeout') {
+    throw new CapabilityError('TIMEOUT', `the command did not finish within ${timeoutMs} ms and was killed`)
+  }
+  if (outcome.killed === 'abort')
+    throw new CapabilityError('CANCELLED', 'the call was cancelled; the command was killed')
+}
+
+function resolveRoots(parsed: ParsedShellProviderOptions): ResolvedRoot[] {
+  return parsed.roots.map((root, i) => {
+    let real: string
+    try {
+      real = realpathSync(root.path)
+    } catch {
+      return configError(`options.roots[${i}].path ${JSON.stringify(root.path)} does not exist`)
+    }
+    if (!statSync(real).isDirectory())
+      configError(`options.roots[${i}].path ${JSON.stringify(root.path)} is not a directory`)
+    if (real === '/') configError(`options.roots[${i}].path must not be / (that would expose the whole host)`)
+    return { path: real, write: root.write }
+  })
+}
+
+type SandboxChoice = { kind: 'bwrap'; bwrap: string } | { kind: 'none'; why?: string }
+
+function chooseSandbox(parsed: ParsedShellProviderOptions): SandboxChoice {
+  if (parsed.sandbox === 'none') return { kind: 'none', why: 'chosen by the host' }
+  const bwrap = findBwrap(DEFAULT_SEARCH_PATH)
+  const truePath =
+    ['/usr/bin/true', '/bin/true'].find((p) => realpathLenient(p, '/') !== undefined) ?? '/usr/bin/true'
+  const failure = bwrap === undefined ? 'bwrap not found' : probeBwrap(bwrap, truePath)
+  if (failure === undefined && bwrap !== undefined) return { kind: 'bwrap', bwrap }
+  if (parsed.sandbox === 'bwrap')
+    configError(`options.sandbox is "bwrap" but bubblewrap is unavailable: ${failure}`)
+  return { kind: 'none', why: `bubblewrap unavailable: ${failure}` }
+}
+
+function resolveCwd(requested: string | undefined, roots: readonly ResolvedRoot[]): string {
+  const first = roots[0]!.path
+  if (requested === undefined) return first
+  const real = realpathLenient(requested, first)
+  if (real === undefined || rootOf(real, roots) === undefined)
+    throw denied(`cwd ${JSON.stringify(requested)} is outside the allowed roots`)
+  try {
+    if (!statSync(real).isDirectory()) throw new Error('not a directory')
+  } catch {
+    throw new CapabilityError('INVALID_ARGUMENT', `cwd ${JSON.stringify(requested)} is not a directory`)
+  }
+  return real
+}
+
+function checkEnv(env: Record<string, string> | undefined, allow: readonly string[]): Record<string, string> {
+  if (env === undefined) return {}
+  for (const [name, value] of Object.entries(env)) {
+    if (!allow.includes(name)) throw denied(`environment variable ${name} is not allowed`)
+    if (value.includes('\0'))
+      throw new CapabilityError('INVALID_ARGUMENT', `environment variable ${name} contains NUL`)
+  }
+  return { ...env }
+}
+
+function checkArguments(
+  command: ResolvedCommand,
+  args: readonly string[],
+  cwd: string,
+  roots: readonly ResolvedRoot[],
+): string | undefined {
+  const { rule, preset } = command
+  if (preset !== undefined) {
+    const reason = PRESET_CHECKS[preset](args, { cwd, roots, subcommands: rule.subcommands })
+    if (reason !== undefined) return reason
+  } else if (
+    rule.subcommands !== undefined &&
+    (args[0] === undefined || !rule.subcommands.includes(args[0]))
+  ) {
+    return `${command.name} ${args[0] ?? ''} is not an allowed subcommand`.replace('  ', ' ')
+  }
+  const end = args.indexOf('--')
+  const optionArgs = end === -1 ? args : args.slice(0, end)
+  // Custom rules apply to every command; single-dash words (-exec) are matched whole as well as letter by letter.
+  const word = rule.denyFlags?.find(
+    (flag) => optionArgs.includes(flag) || optionArgs.some((a) => a.startsWith(`${flag}=`)),
+  )
+  if (word !== undefined) return `option ${word} is not allowed`
+  const reason = checkFlags(scanArgs(args).options, {
+    denyFlags: rule.denyFlags,
+    allowFlags: rule.allowFlags,
+  })
+  if (reason !== undefined) return reason
+  return rule.validate?.(args.length === 0 ? [command.name] : [command.name, ...args])
+}
