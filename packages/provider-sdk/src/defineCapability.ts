@@ -22,10 +22,7 @@ export interface CapabilityAnnotations {
 export type PythonResultWrapper = 'http_response' | 'completed_process'
 
 /** Everything a capability is made of. */
-export interface CapabilityDefinition<
-  I extends z.ZodObject = z.ZodObject,
-  O extends z.ZodType = z.ZodType,
-> {
+export interface CapabilityDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType> {
   /** Name inside the provider (`read_file`); the full id is `provider.name`. */
   name: string
   /** Name of the Python global; defaults to `name`. Must be a Python identifier. */
@@ -70,18 +67,30 @@ export function defineCapability<I extends z.ZodObject, O extends z.ZodType>(
     throw new ProviderDefinitionError('defineCapability expects an object')
   }
   if (typeof definition.name !== 'string' || !CAPABILITY_NAME_PATTERN.test(definition.name)) {
-    throw new ProviderDefinitionError(`${where}: name must match ${CAPABILITY_NAME_PATTERN} (got ${JSON.stringify(definition.name)})`)
+    throw new ProviderDefinitionError(
+      `${where}: name must match ${CAPABILITY_NAME_PATTERN} (got ${JSON.stringify(definition.name)})`,
+    )
   }
-  if (definition.python !== undefined && (typeof definition.python !== 'string' || !PYTHON_NAME_PATTERN.test(definition.python))) {
-    throw new ProviderDefinitionError(`${where}: python must be a Python identifier (got ${JSON.stringify(definition.python)})`)
+  if (
+    definition.python !== undefined &&
+    (typeof definition.python !== 'string' || !PYTHON_NAME_PATTERN.test(definition.python))
+  ) {
+    throw new ProviderDefinitionError(
+      `${where}: python must be a Python identifier (got ${JSON.stringify(definition.python)})`,
+    )
   }
   if (!isSecurityLevel(definition.level)) {
-    throw new ProviderDefinitionError(`${where}: level must be one of sandbox, restricted, standard, trusted, unrestricted (got ${JSON.stringify(definition.level)})`)
+    throw new ProviderDefinitionError(
+      `${where}: level must be one of sandbox, restricted, standard, trusted, unrestricted (got ${JSON.stringify(definition.level)})`,
+    )
   }
   if (typeof definition.description !== 'string' || definition.description.trim() === '') {
     throw new ProviderDefinitionError(`${where}: description must be a non-empty string`)
   }
-  if (!isZodSchema(definition.input) || (definition.input as { def?: { type?: string } }).def?.type !== 'object') {
+  if (
+    !isZodSchema(definition.input) ||
+    (definition.input as { def?: { type?: string } }).def?.type !== 'object'
+  ) {
     throw new ProviderDefinitionError(`${where}: input must be a zod object schema (z.object({...}))`)
   }
   if (!isZodSchema(definition.output)) {
@@ -90,12 +99,21 @@ export function defineCapability<I extends z.ZodObject, O extends z.ZodType>(
   if (typeof definition.handler !== 'function') {
     throw new ProviderDefinitionError(`${where}: handler must be a function`)
   }
-  if (definition.timeoutMs !== undefined && !(Number.isInteger(definition.timeoutMs) && definition.timeoutMs > 0)) {
-    throw new ProviderDefinitionError(`${where}: timeoutMs must be an integer ≥ 1 (got ${definition.timeoutMs})`)
+  if (
+    definition.timeoutMs !== undefined &&
+    !(Number.isInteger(definition.timeoutMs) && definition.timeoutMs > 0)
+  ) {
+    throw new ProviderDefinitionError(
+      `${where}: timeoutMs must be an integer ≥ 1 (got ${definition.timeoutMs})`,
+    )
   }
   return definition
 }
 
 function isZodSchema(value: unknown): value is z.ZodType {
-  return typeof value === 'object' && value !== null && typeof (value as { safeParse?: unknown }).safeParse === 'function'
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { safeParse?: unknown }).safeParse === 'function'
+  )
 }

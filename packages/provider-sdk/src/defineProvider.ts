@@ -30,10 +30,14 @@ export function defineProvider<P extends ProviderDefinition>(definition: P): P {
   }
   const where = `provider ${JSON.stringify(definition.name)}`
   if (typeof definition.name !== 'string' || !CAPABILITY_NAME_PATTERN.test(definition.name)) {
-    throw new ProviderDefinitionError(`${where}: name must match ${CAPABILITY_NAME_PATTERN} (got ${JSON.stringify(definition.name)})`)
+    throw new ProviderDefinitionError(
+      `${where}: name must match ${CAPABILITY_NAME_PATTERN} (got ${JSON.stringify(definition.name)})`,
+    )
   }
   if (typeof definition.version !== 'string' || !SEMVER_PATTERN.test(definition.version)) {
-    throw new ProviderDefinitionError(`${where}: version must be a semantic version like 1.0.0 (got ${JSON.stringify(definition.version)})`)
+    throw new ProviderDefinitionError(
+      `${where}: version must be a semantic version like 1.0.0 (got ${JSON.stringify(definition.version)})`,
+    )
   }
   if (!Array.isArray(definition.capabilities)) {
     throw new ProviderDefinitionError(`${where}: capabilities must be an array`)
@@ -41,7 +45,9 @@ export function defineProvider<P extends ProviderDefinition>(definition: P): P {
   const seen = new Set<string>()
   for (const capability of definition.capabilities) {
     if (seen.has(capability.name)) {
-      throw new ProviderDefinitionError(`${where}: capability name ${JSON.stringify(capability.name)} is used twice`)
+      throw new ProviderDefinitionError(
+        `${where}: capability name ${JSON.stringify(capability.name)} is used twice`,
+      )
     }
     seen.add(capability.name)
   }

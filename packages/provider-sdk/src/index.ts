@@ -1,23 +1,23 @@
 // Public API of @capsule/provider-sdk. Anything exported here is public: add intentionally.
 // Keep this package tiny: it must not depend on @capsule/core, child_process or undici.
-export { binary, BINARY_FORMAT } from './binary.js'
+export { BINARY_FORMAT, binary } from './binary.js'
 export type { CapabilityContext, CapabilityLogger, CapabilityProgress } from './capabilityContext.js'
+export type { CapabilityErrorCode, CapabilityErrorOptions } from './capabilityError.js'
 export {
   CAPABILITY_ERROR_CODES,
   CapabilityError,
   isCapabilityError,
   isCapabilityErrorCode,
 } from './capabilityError.js'
-export type { CapabilityErrorCode, CapabilityErrorOptions } from './capabilityError.js'
-export { CAPABILITY_NAME_PATTERN, defineCapability } from './defineCapability.js'
 export type {
   AnyCapabilityDefinition,
   CapabilityAnnotations,
   CapabilityDefinition,
   PythonResultWrapper,
 } from './defineCapability.js'
-export { defineProvider, SEMVER_PATTERN } from './defineProvider.js'
+export { CAPABILITY_NAME_PATTERN, defineCapability } from './defineCapability.js'
 export type { ProviderDefinition } from './defineProvider.js'
+export { defineProvider, SEMVER_PATTERN } from './defineProvider.js'
 export { ProviderDefinitionError } from './providerDefinitionError.js'
-export { compareLevels, isSecurityLevel, SECURITY_LEVELS } from './securityLevel.js'
 export type { SecurityLevel } from './securityLevel.js'
+export { compareLevels, isSecurityLevel, SECURITY_LEVELS } from './securityLevel.js'

@@ -1,6 +1,11 @@
+import {
+  CapabilityError,
+  defineCapability,
+  defineProvider,
+  ProviderDefinitionError,
+} from '@capsule/provider-sdk'
 import { describe, expect, test } from 'vitest'
 import { z } from 'zod'
-import { CapabilityError, defineCapability, defineProvider, ProviderDefinitionError } from '@capsule/provider-sdk'
 
 const echo = () =>
   defineCapability({
@@ -33,7 +38,9 @@ describe('defineProvider', () => {
   })
 
   test('rejects two capabilities with one name', () => {
-    expect(() => defineProvider({ name: 'kv', version: '1.0.0', capabilities: [echo(), echo()] })).toThrow(/used twice/)
+    expect(() => defineProvider({ name: 'kv', version: '1.0.0', capabilities: [echo(), echo()] })).toThrow(
+      /used twice/,
+    )
   })
 })
 

@@ -73,7 +73,8 @@ function looksLikeTag(map: Record<string, unknown>): boolean {
 
 /** The JSON codec's tagged form of a value (bytes → `{"$b": base64}`); also the notation of golden frames. */
 export function tagForJson(value: unknown): unknown {
-  if (value instanceof Uint8Array) return { [BYTES_TAG]: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') }
+  if (value instanceof Uint8Array)
+    return { [BYTES_TAG]: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') }
   if (Array.isArray(value)) return value.map(tagForJson)
   if (isPlainObject(value)) {
     const out: Record<string, unknown> = {}
@@ -95,7 +96,8 @@ export function untagFromJson(value: unknown): unknown {
     if (looksLikeTag(value)) {
       const [key, inner] = Object.entries(value)[0]!
       if (key === BYTES_TAG) {
-        if (typeof inner !== 'string') throw new CapsuleError('PROTOCOL_ERROR', 'a $b tag must hold base64 text')
+        if (typeof inner !== 'string')
+          throw new CapsuleError('PROTOCOL_ERROR', 'a $b tag must hold base64 text')
         return new Uint8Array(Buffer.from(inner, 'base64'))
       }
       if (!isPlainObject(inner)) throw new CapsuleError('PROTOCOL_ERROR', 'a $esc tag must hold a map')

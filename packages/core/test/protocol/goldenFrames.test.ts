@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
-import { createCodec, tagForJson, untagFromJson, type CodecName } from '../../src/protocol/codec.js'
+import { type CodecName, createCodec, tagForJson, untagFromJson } from '../../src/protocol/codec.js'
 import { encodeFrame } from '../../src/protocol/frameCodec.js'
 import { workerMessageSchema } from '../../src/protocol/messages.js'
 
@@ -41,24 +41,52 @@ const MESSAGES: Array<{ name: string; direction: 'worker' | 'host'; message: Rec
           doc: 'Read a file.',
           params: [
             { name: 'path', kind: 'positional_or_keyword', required: true, annotation: 'str' },
-            { name: 'encoding', kind: 'positional_or_keyword', required: false, default: 'utf-8', annotation: 'str | None' },
+            {
+              name: 'encoding',
+              kind: 'positional_or_keyword',
+              required: false,
+              default: 'utf-8',
+              annotation: 'str | None',
+            },
           ],
           returns: 'str | bytes',
         },
       ],
-      options: { maxOutputBytes: 10485760, maxFrameBytes: 4194304, outputFlushMs: 10, displayMaxBytes: 1048576 },
+      options: {
+        maxOutputBytes: 10485760,
+        maxFrameBytes: 4194304,
+        outputFlushMs: 10,
+        displayMaxBytes: 1048576,
+      },
     },
   },
   { name: 'ready', direction: 'worker', message: { type: 'ready', capabilities: ['read_file'] } },
   { name: 'execute', direction: 'host', message: { type: 'execute', id: 1, code: 'x = 40\nx + 2' } },
-  { name: 'stream', direction: 'worker', message: { type: 'stream', id: 1, name: 'stdout', text: 'héllo\n' } },
+  {
+    name: 'stream',
+    direction: 'worker',
+    message: { type: 'stream', id: 1, name: 'stdout', text: 'héllo\n' },
+  },
   {
     name: 'display',
     direction: 'worker',
-    message: { type: 'display', id: 1, data: { 'text/plain': '<Chart>', 'text/html': '<b>chart</b>' }, metadata: {} },
+    message: {
+      type: 'display',
+      id: 1,
+      data: { 'text/plain': '<Chart>', 'text/html': '<b>chart</b>' },
+      metadata: {},
+    },
   },
-  { name: 'result', direction: 'worker', message: { type: 'result', id: 1, count: 1, value: { 'text/plain': '42' }, truncated: 0 } },
-  { name: 'result-none', direction: 'worker', message: { type: 'result', id: 2, count: 2, value: null, truncated: 0 } },
+  {
+    name: 'result',
+    direction: 'worker',
+    message: { type: 'result', id: 1, count: 1, value: { 'text/plain': '42' }, truncated: 0 },
+  },
+  {
+    name: 'result-none',
+    direction: 'worker',
+    message: { type: 'result', id: 2, count: 2, value: null, truncated: 0 },
+  },
   {
     name: 'error',
     direction: 'worker',
@@ -68,7 +96,11 @@ const MESSAGES: Array<{ name: string; direction: 'worker' | 'host'; message: Rec
       count: 3,
       ename: 'ZeroDivisionError',
       evalue: 'division by zero',
-      traceback: ['Traceback (most recent call last):\n', '  File "<cell-3>", line 1, in <module>\n', 'ZeroDivisionError: division by zero\n'],
+      traceback: [
+        'Traceback (most recent call last):\n',
+        '  File "<cell-3>", line 1, in <module>\n',
+        'ZeroDivisionError: division by zero\n',
+      ],
       truncated: 0,
     },
   },
@@ -76,17 +108,39 @@ const MESSAGES: Array<{ name: string; direction: 'worker' | 'host'; message: Rec
   {
     name: 'call',
     direction: 'worker',
-    message: { type: 'call', id: 7, exec: 1, capability: 'fs.write_file', args: { path: 'a.bin', data: bytes('\x00\x01raw') } },
+    message: {
+      type: 'call',
+      id: 7,
+      exec: 1,
+      capability: 'fs.write_file',
+      args: { path: 'a.bin', data: bytes('\x00\x01raw') },
+    },
   },
-  { name: 'call-background', direction: 'worker', message: { type: 'call', id: 8, exec: null, capability: 'kv.get', args: { key: 'k' } } },
-  { name: 'call_result', direction: 'host', message: { type: 'call_result', id: 7, value: { path: 'a.bin', bytes: 5 } } },
-  { name: 'call_result-bytes', direction: 'host', message: { type: 'call_result', id: 9, value: bytes('\xffbinary') } },
+  {
+    name: 'call-background',
+    direction: 'worker',
+    message: { type: 'call', id: 8, exec: null, capability: 'kv.get', args: { key: 'k' } },
+  },
+  {
+    name: 'call_result',
+    direction: 'host',
+    message: { type: 'call_result', id: 7, value: { path: 'a.bin', bytes: 5 } },
+  },
+  {
+    name: 'call_result-bytes',
+    direction: 'host',
+    message: { type: 'call_result', id: 9, value: bytes('\xffbinary') },
+  },
   {
     name: 'call_result-tag-lookalike',
     direction: 'host',
     message: { type: 'call_result', id: 10, value: { $b: 'not bytes, a user key' } },
   },
-  { name: 'call_error', direction: 'host', message: { type: 'call_error', id: 7, code: 'DENIED', message: 'fs.write_file is not granted' } },
+  {
+    name: 'call_error',
+    direction: 'host',
+    message: { type: 'call_error', id: 7, code: 'DENIED', message: 'fs.write_file is not granted' },
+  },
   { name: 'call_cancel', direction: 'worker', message: { type: 'call_cancel', id: 8 } },
   { name: 'heartbeat-host', direction: 'host', message: { type: 'heartbeat', seq: 12 } },
   { name: 'heartbeat-worker', direction: 'worker', message: { type: 'heartbeat', seq: 12 } },
@@ -128,12 +182,15 @@ describe('golden frames', () => {
     expect(golden).toEqual(expected)
   })
 
-  test.each(golden.map((frame) => [`${frame.codec} ${frame.name}`, frame] as const))('%s decodes to its message', (_, frame) => {
-    const codec = createCodec(frame.codec)
-    const raw = Buffer.from(frame.hex, 'hex')
-    expect(raw.readUInt32BE(0)).toBe(raw.byteLength - 4)
-    expect(codec.decode(raw.subarray(4))).toEqual(untagFromJson(frame.message))
-  })
+  test.each(golden.map((frame) => [`${frame.codec} ${frame.name}`, frame] as const))(
+    '%s decodes to its message',
+    (_, frame) => {
+      const codec = createCodec(frame.codec)
+      const raw = Buffer.from(frame.hex, 'hex')
+      expect(raw.readUInt32BE(0)).toBe(raw.byteLength - 4)
+      expect(codec.decode(raw.subarray(4))).toEqual(untagFromJson(frame.message))
+    },
+  )
 
   test('every worker-direction golden frame passes the host schema', () => {
     for (const frame of golden.filter((f) => f.direction === 'worker')) {

@@ -1,0 +1,247 @@
+import {
+  type CapabilityContext,
+  CapabilityError,
+  type CapabilityErrorCode,
+  type CapabilityLogger,
+  type CapabilityProgress,
+  isCapabilityError,
+  type SecurityLevel,
+} from '@capsule/provider-sdk'
+import { type AuditLog, approximateSize, redactForAudit } from '../audit/auditLog.js'
+import { isCapsuleError } from '../errors.js'
+import type { PromiseState, PromiseStore } from '../promises/promiseStore.js'
+import type { SecurityPolicy } from '../security/securityPolicy.js'
+import type { Clock } from '../util/clock.js'
+import type { CapabilityRegistry } from './capabilityRegistry.js'
+
+/** One capability call as the session hands it over. Everything in it came from the untrusted worker. */
+export interface CallRequest {
+  callId: string
+  capability: string
+  args: Record<string, unknown>
+  sessionId: string
+  executionId: string | null
+  level: SecurityLevel
+  policy: SecurityPolicy
+  /** Aborted when the execution is interrupted or the session closes. */
+  signal: AbortSignal
+  onProgress?: (update: CapabilityProgress) => void
+}
+
+/** How a call ended, as Python will see it. */
+export type CallOutcome =
+  | { ok: true; value: unknown }
+  | { ok: false; code: CapabilityErrorCode; message: string }
+
+/** What the invoker needs. */
+export interface CapabilityInvokerDeps {
+  registry: CapabilityRegistry
+  store: PromiseStore
+  audit: AuditLog
+  clock: Clock
+  logger: CapabilityLogger
+  callTimeoutMs: number
+}
+
+/**
+ * Runs capability calls: policy decision, fail-closed audit, argument validation, the handler under a
+ * deadline and an abort signal, output validation, and the outcome entry. A denied or invalid call
+ * never reaches its handler.
+ */
+export class CapabilityInvoker {
+  readonly #deps: CapabilityInvokerDeps
+
+  constructor(deps: CapabilityInvokerDeps) {
+    this.#deps = deps
+  }
+
+  async invoke(request: CallRequest): Promise<CallOutcome> {
+    const { registry, store, audit, clock, logger } = this.#deps
+    const started = clock.now()
+    const capability = registry.get(request.capability)
+    const base = {
+      sessionId: request.sessionId,
+      executionId: request.executionId,
+      callId: request.callId,
+      capability: request.capability,
+    }
+    const auditArgs = redactForAudit(request.args, new Set(capability?.definition.secretArgs ?? []))
+    const decision = request.policy.decide(request.capability)
+    if (!decision.allowed || !capability) {
+      const message =
+        decision.rule === 'unknown'
+          ? `unknown capability ${JSON.stringify(request.capability)}`
+          : `${request.capability} is not granted to this session (${decision.rule})`
+      this.#tryAudit({
+        ...base,
+        time: iso(clock),
+        type: 'decision',
+        decision: 'denied',
+        rule: decision.rule,
+        args: auditArgs,
+      })
+      return { ok: false, code: 'DENIED', message }
+    }
+    try {
+      audit.record({
+        ...base,
+        time: iso(clock),
+        type: 'decision',
+        decision: 'allowed',
+        rule: decision.rule,
+        args: auditArgs,
+      })
+    } catch (error) {
+      logger.error('audit sink failed; refusing the call', { ...base, error: String(error) })
+      return {
+        ok: false,
+        code: 'UNAVAILABLE',
+        message: 'the audit log is unavailable, so the call was refused',
+      }
+    }
+
+    const finish = (
+      state: Exclude<PromiseState, 'pending'>,
+      outcome: CallOutcome,
+      detail?: string,
+    ): CallOutcome => {
+      this.#tryAudit({
+        ...base,
+        time: iso(clock),
+        type: 'outcome',
+        state,
+        durationMs: clock.now() - started,
+        bytesIn: approximateSize(request.args),
+        bytesOut: outcome.ok ? approximateSize(outcome.value) : 0,
+        errorCode: outcome.ok ? undefined : outcome.code,
+        errorDetail: detail,
+      })
+      return outcome
+    }
+
+    const parsedArgs = capability.definition.input.safeParse(request.args)
+    if (!parsedArgs.success) {
+      return finish('rejected', {
+        ok: false,
+        code: 'INVALID_ARGUMENT',
+        message: summariseIssues(parsedArgs.error.issues),
+      })
+    }
+
+    const controller = new AbortController()
+    const timeoutMs = capability.definition.timeoutMs ?? this.#deps.callTimeoutMs
+    const deadline = clock.now() + timeoutMs
+    let finalState: Exclude<PromiseState, 'pending'> = 'resolved'
+    let internalDetail: string | undefined
+    const settle = (
+      state: Exclude<PromiseState, 'pending'>,
+      outcome: { value: unknown } | { error: unknown },
+    ) => {
+      if (store.settle(request.callId, state, outcome)) finalState = state
+    }
+    const pending = store.create({
+      ...base,
+      id: request.callId,
+      kind: 'call',
+      deadline,
+      onExpire: () =>
+        settle('timed_out', {
+          error: new CapabilityError(
+            'TIMEOUT',
+            `${request.capability} did not finish within ${timeoutMs} ms`,
+          ),
+        }),
+    })
+    const onParentAbort = () =>
+      settle('cancelled', { error: new CapabilityError('CANCELLED', `${request.capability} was cancelled`) })
+    if (request.signal.aborted) onParentAbort()
+    else request.signal.addEventListener('abort', onParentAbort, { once: true })
+
+    const context: CapabilityContext = {
+      signal: controller.signal,
+      deadline,
+      sessionId: request.sessionId,
+      executionId: request.executionId,
+      callId: request.callId,
+      capabilityId: request.capability,
+      level: request.level,
+      log: childLogger(logger, base),
+      progress: (update) => request.onProgress?.(update),
+    }
+    if (finalState === 'resolved') {
+      Promise.resolve()
+        .then(() => capability.definition.handler(parsedArgs.data, context))
+        .then(
+          (value) => settle('resolved', { value }),
+          (error) => settle('rejected', { error }),
+        )
+    }
+
+    try {
+      const value = await pending
+      const checked = capability.definition.output.safeParse(value)
+      if (!checked.success) {
+        internalDetail = `output failed its schema: ${summariseIssues(checked.error.issues)}`
+        logger.error(`${request.capability} returned a value that does not match its output schema`, {
+          ...base,
+          detail: internalDetail,
+        })
+        return finish(
+          'rejected',
+          { ok: false, code: 'INTERNAL', message: `internal error in ${request.capability}` },
+          internalDetail,
+        )
+      }
+      return finish(finalState, { ok: true, value: checked.data })
+    } catch (error) {
+      if (isCapabilityError(error))
+        return finish(finalState, { ok: false, code: error.code, message: error.message })
+      if (isCapsuleError(error, 'TIMEOUT'))
+        return finish('timed_out', { ok: false, code: 'TIMEOUT', message: error.message })
+      internalDetail = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+      logger.error(`${request.capability} failed`, { ...base, detail: internalDetail })
+      return finish(
+        finalState,
+        { ok: false, code: 'INTERNAL', message: `internal error in ${request.capability}` },
+        internalDetail,
+      )
+    } finally {
+      request.signal.removeEventListener('abort', onParentAbort)
+      // Tell a handler still at work (cancelled, timed out, answered from elsewhere) to stop.
+      controller.abort(new CapabilityError('CANCELLED', 'the call has ended'))
+    }
+  }
+
+  #tryAudit(entry: Parameters<AuditLog['record']>[0]): void {
+    try {
+      this.#deps.audit.record(entry)
+    } catch (error) {
+      this.#deps.logger.error('audit sink failed', { callId: entry.callId, error: String(error) })
+    }
+  }
+}
+
+function iso(clock: Clock): string {
+  return new Date(clock.now()).toISOString()
+}
+
+/** A short, safe description of zod issues: `path: expected string, received number`. */
+export function summariseIssues(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+): string {
+  return issues
+    .slice(0, 3)
+    .map((issue) =>
+      issue.path.length ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message,
+    )
+    .join('; ')
+}
+
+function childLogger(logger: CapabilityLogger, fields: Record<string, unknown>): CapabilityLogger {
+  return {
+    debug: (message, extra) => logger.debug(message, { ...fields, ...extra }),
+    info: (message, extra) => logger.info(message, { ...fields, ...extra }),
+    warn: (message, extra) => logger.warn(message, { ...fields, ...extra }),
+    error: (message, extra) => logger.error(message, { ...fields, ...extra }),
+  }
+}

@@ -1,0 +1,344 @@
+// Open ─close()→ Closing ─sessions closed→ Closed;  Open ─destroy(err)→ Closed
+import { randomBytes } from 'node:crypto'
+import type { CapabilityLogger, ProviderDefinition, SecurityLevel } from '@capsule/provider-sdk'
+import { CapabilityError, SECURITY_LEVELS } from '@capsule/provider-sdk'
+import { z } from 'zod'
+import type { AuditEntry, AuditSink } from './audit/auditLog.js'
+import { type CapabilityDescriptor, CapabilityRegistry } from './capabilities/capabilityRegistry.js'
+import { createInputProvider, type InputRequest } from './capabilities/inputProvider.js'
+import { createCapsuleContainer } from './di/container.js'
+import { TOKENS } from './di/tokens.js'
+import { CapsuleError } from './errors.js'
+import type { PromiseRecord, PromiseStore } from './promises/promiseStore.js'
+import type { CodecName } from './protocol/codec.js'
+import type { SecurityPolicy } from './security/securityPolicy.js'
+import { DEFAULT_LIMITS, type Limits, limitsSchema } from './session/limits.js'
+import { type InputHandler, Session } from './session/session.js'
+import type { Clock } from './util/clock.js'
+import { type PythonInterpreterInfo, probePythonInterpreter } from './worker/pythonInterpreter.js'
+import { buildWorkerCommand } from './worker/workerCommand.js'
+import { WorkerProcess } from './worker/workerProcess.js'
+
+/** Whether the worker runs inside bubblewrap: required, never, or below `unrestricted` (default). */
+export type SandboxMode = 'auto' | 'bwrap' | 'none'
+
+/** Options of a Capsule. Everything is optional; see the README for the defaults. */
+export interface CapsuleOptions {
+  /** The security level of sessions (default `standard`). */
+  level?: SecurityLevel
+  /** Capability providers (`httpProvider(...)`, `fsProvider(...)`, third-party ones). */
+  providers?: ProviderDefinition[]
+  /** Capability ids or patterns granted beyond the level. */
+  allow?: string[]
+  /** Capability ids or patterns never granted; deny always wins. */
+  deny?: string[]
+  /** Worker isolation (default `auto`). */
+  sandbox?: SandboxMode
+  limits?: Partial<Limits>
+  /** The Python interpreter (default: `CAPSULE_PYTHON`, else `python3` on PATH). */
+  python?: string
+  /** The wire codec: `auto` picks msgpack when the interpreter has it (default). */
+  codec?: 'auto' | CodecName
+  /** Extra environment variables for workers (the host's environment is not passed on, but for PATH and locale). */
+  env?: Record<string, string>
+  /** Working directory of workers. */
+  cwd?: string
+  /** Receives every audit entry. Throwing refuses the call being recorded (fail closed). */
+  onAudit?: (entry: AuditEntry) => void
+  /** Answers `input()` when the execution's consumer does not. */
+  onInput?: InputHandler
+  /** Where capability handlers and the core log. Silent by default. */
+  logger?: CapabilityLogger
+  /** Replaces the in-memory promise store. */
+  promiseStore?: PromiseStore
+  /** Extra audit sinks (besides `onAudit`). */
+  auditSinks?: AuditSink[]
+  /** Replaces the clock (tests, simulations). */
+  clock?: Clock
+}
+
+/** Per-session narrowing: a lower level, fewer grants, other limits. Never wider than the Capsule. */
+export interface SessionOptions {
+  level?: SecurityLevel
+  allow?: string[]
+  deny?: string[]
+  limits?: Partial<Limits>
+  onInput?: InputHandler
+}
+
+/** Settles pending promises from outside, e.g. an `input()` answered by another service. */
+export interface PromiseControl {
+  /** Resolves a pending promise (an input answer, a call result). Throws UNKNOWN_PROMISE when it is not pending. */
+  resolve(id: string, value: unknown): void
+  /** Rejects a pending call with a CapabilityError code (default UNAVAILABLE) and a message Python may see. */
+  reject(id: string, message: string, code?: CapabilityError['code']): void
+  /** Every pending promise. */
+  list(filter?: { sessionId?: string }): PromiseRecord[]
+}
+
+/** A snapshot of a Capsule. */
+export interface CapsuleInfo {
+  state: 'open' | 'closing' | 'closed'
+  level: SecurityLevel
+  sandbox: SandboxMode
+  python: Pick<PythonInterpreterInfo, 'executable' | 'version' | 'hasMsgpack'> | undefined
+  capabilities: CapabilityDescriptor[]
+  sessions: number
+  pendingPromises: number
+}
+
+const optionsSchema = z
+  .object({
+    level: z.enum(SECURITY_LEVELS).optional(),
+    providers: z.array(z.any()).optional(),
+    allow: z.array(z.string()).optional(),
+    deny: z.array(z.string()).optional(),
+    sandbox: z.enum(['auto', 'bwrap', 'none']).optional(),
+    limits: limitsSchema.optional(),
+    python: z.string().min(1).optional(),
+    codec: z.enum(['auto', 'msgpack', 'json']).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    cwd: z.string().min(1).optional(),
+    onAudit: z.function().optional(),
+    onInput: z.function().optional(),
+    logger: z.any().optional(),
+    promiseStore: z.any().optional(),
+    auditSinks: z.array(z.any()).optional(),
+    clock: z.any().optional(),
+  })
+  .strict()
+
+const sessionOptionsSchema = z
+  .object({
+    level: z.enum(SECURITY_LEVELS).optional(),
+    allow: z.array(z.string()).optional(),
+    deny: z.array(z.string()).optional(),
+    limits: limitsSchema.optional(),
+    onInput: z.function().optional(),
+  })
+  .strict()
+
+/** Turns a zod failure into one precise INVALID_OPTIONS message: `limits.callTimeoutMs: …`. */
+export function optionsError(prefix: string, error: z.ZodError): CapsuleError {
+  const issue = error.issues[0]
+  const path = issue?.path.length ? issue.path.map(String).join('.') : prefix
+  return new CapsuleError('INVALID_OPTIONS', `${path}: ${issue?.message ?? 'invalid'}`, {
+    details: { issues: error.issues },
+  })
+}
+
+/**
+ * The composition root: capabilities, policy, promise store and audit of one host configuration, and
+ * the sessions that run Python under it.
+ */
+export class Capsule {
+  readonly level: SecurityLevel
+  readonly sandbox: SandboxMode
+  /** Settle pending promises (e.g. `input()` answers) from anywhere. */
+  readonly promises: PromiseControl
+  readonly #options: CapsuleOptions
+  readonly #limits: Limits
+  readonly #registry: CapabilityRegistry
+  readonly #policy: SecurityPolicy
+  readonly #store: PromiseStore
+  readonly #container: ReturnType<typeof createCapsuleContainer>
+  readonly #sessions = new Map<string, Session>()
+  #interpreter: Promise<PythonInterpreterInfo> | undefined
+  #interpreterInfo: PythonInterpreterInfo | undefined
+  #state: 'open' | 'closing' | 'closed' = 'open'
+  #closed: Promise<void> | undefined
+
+  /** Validates every option and provider now: a bad configuration fails here, not at the first call. */
+  constructor(options: CapsuleOptions = {}) {
+    const parsed = optionsSchema.safeParse(options)
+    if (!parsed.success) throw optionsError('options', parsed.error)
+    this.#options = options
+    this.level = options.level ?? 'standard'
+    this.sandbox = options.sandbox ?? 'auto'
+    this.#limits = { ...DEFAULT_LIMITS, ...options.limits }
+    const sinks: AuditSink[] = [...(options.auditSinks ?? [])]
+    if (options.onAudit) {
+      const onAudit = options.onAudit
+      sinks.push({ write: (entry) => onAudit(entry) })
+    }
+    const inputProvider = createInputProvider((request) => this.#announceInput(request))
+    this.#container = createCapsuleContainer({
+      providers: [inputProvider, ...(options.providers ?? [])],
+      grants: { level: this.level, allow: options.allow, deny: options.deny },
+      callTimeoutMs: this.#limits.callTimeoutMs,
+      clock: options.clock,
+      logger: options.logger,
+      promiseStore: options.promiseStore,
+      auditSinks: sinks,
+    })
+    this.#registry = this.#container.resolve(TOKENS.registry)
+    this.#policy = this.#container.resolve(TOKENS.policy)
+    this.#store = this.#container.resolve(TOKENS.promiseStore)
+    this.promises = {
+      resolve: (id, value) => this.#settleExternally(id, { value }),
+      reject: (id, message, code = 'UNAVAILABLE') =>
+        this.#settleExternally(id, { error: new CapabilityError(code, message) }),
+      list: (filter) => this.#store.list(filter),
+    }
+  }
+
+  /**
+   * A ready session: a started worker with the granted capabilities injected. Fails with
+   * PYTHON_NOT_FOUND / PYTHON_UNSUPPORTED / SANDBOX_UNAVAILABLE / WORKER_START_FAILED.
+   */
+  async session(options: SessionOptions = {}): Promise<Session> {
+    this.#assertOpen()
+    const parsed = sessionOptionsSchema.safeParse(options)
+    if (!parsed.success) throw optionsError('session options', parsed.error)
+    const policy = this.#policy.narrow({ level: options.level, allow: options.allow, deny: options.deny })
+    const limits = { ...this.#limits, ...options.limits }
+    const sandbox = this.#sandboxFor(policy.level)
+    const interpreter = await this.#probeInterpreter()
+    this.#assertOpen()
+    const session = new Session({
+      id: `ses_${randomBytes(6).toString('hex')}`,
+      policy,
+      limits,
+      invoker: this.#container.resolve(TOKENS.invoker),
+      store: this.#store,
+      clock: this.#container.resolve(TOKENS.clock),
+      sandbox,
+      onInput: options.onInput ?? this.#options.onInput,
+      onClose: (closed) => this.#sessions.delete(closed.id),
+      startWorker: (init, handlers) =>
+        WorkerProcess.start(
+          {
+            command: buildWorkerCommand({
+              interpreter,
+              codecs: this.#codecs(interpreter),
+              env: this.#options.env,
+              cwd: this.#options.cwd,
+            }),
+            maxFrameBytes: limits.maxFrameBytes,
+            startTimeoutMs: limits.startTimeoutMs,
+            heartbeatIntervalMs: limits.heartbeatIntervalMs,
+            heartbeatTimeoutMs: limits.heartbeatTimeoutMs,
+            init,
+          },
+          handlers,
+        ),
+    })
+    this.#sessions.set(session.id, session)
+    try {
+      await session.start()
+    } catch (error) {
+      session.destroy()
+      throw error
+    }
+    return session
+  }
+
+  /** Every capability the Capsule knows, with the level that grants it. */
+  capabilities(): CapabilityDescriptor[] {
+    return this.#registry.list().map((capability) => CapabilityRegistry.describe(capability))
+  }
+
+  /** A snapshot of the Capsule: level, sandbox, interpreter, capabilities, sessions, pending promises. */
+  info(): CapsuleInfo {
+    const python = this.#interpreterInfo
+    return {
+      state: this.#state,
+      level: this.level,
+      sandbox: this.sandbox,
+      python: python && {
+        executable: python.executable,
+        version: python.version,
+        hasMsgpack: python.hasMsgpack,
+      },
+      capabilities: this.capabilities(),
+      sessions: this.#sessions.size,
+      pendingPromises: this.#store.size,
+    }
+  }
+
+  /** Closes every session (letting running executions finish), then releases providers. Idempotent. */
+  close(): Promise<void> {
+    if (!this.#closed) this.#closed = this.#close()
+    return this.#closed
+  }
+
+  /** Ends everything at once: pending executions and calls are rejected with `error`. Idempotent. */
+  destroy(error: CapsuleError = new CapsuleError('CAPSULE_CLOSED', 'the Capsule was destroyed')): void {
+    if (this.#state === 'closed') return
+    this.#state = 'closed'
+    for (const session of [...this.#sessions.values()]) session.destroy(error)
+    this.#closed ??= this.#disposeProviders()
+  }
+
+  async #close(): Promise<void> {
+    if (this.#state === 'closed') return
+    this.#state = 'closing'
+    await Promise.all([...this.#sessions.values()].map((session) => session.close()))
+    this.#state = 'closed'
+    await this.#disposeProviders()
+  }
+
+  async #disposeProviders(): Promise<void> {
+    await Promise.allSettled(this.#registry.providers().map(async (provider) => provider.dispose?.()))
+  }
+
+  #assertOpen(): void {
+    if (this.#state !== 'open') throw new CapsuleError('CAPSULE_CLOSED', 'the Capsule is closed')
+  }
+
+  #sandboxFor(level: SecurityLevel): 'none' | 'bwrap' {
+    if (this.sandbox === 'none') return 'none'
+    if (this.sandbox === 'auto' && level === 'unrestricted') return 'none'
+    throw new CapsuleError(
+      'SANDBOX_UNAVAILABLE',
+      "the bubblewrap sandbox is not available in this build; pass sandbox: 'none' to run workers without it",
+    )
+  }
+
+  #probeInterpreter(): Promise<PythonInterpreterInfo> {
+    if (!this.#interpreter) {
+      const python = this.#options.python ?? process.env.CAPSULE_PYTHON ?? 'python3'
+      this.#interpreter = probePythonInterpreter(python).then((info) => {
+        this.#interpreterInfo = info
+        return info
+      })
+      // A failed probe is not cached: the host may install Python and try again.
+      this.#interpreter.catch(() => {
+        this.#interpreter = undefined
+      })
+    }
+    return this.#interpreter
+  }
+
+  #codecs(interpreter: PythonInterpreterInfo): CodecName[] {
+    const codec = this.#options.codec ?? 'auto'
+    if (codec === 'json') return ['json']
+    if (codec === 'msgpack') {
+      if (!interpreter.hasMsgpack) {
+        throw new CapsuleError(
+          'INVALID_OPTIONS',
+          `codec 'msgpack' was requested but ${interpreter.executable} cannot import msgpack`,
+        )
+      }
+      return ['msgpack']
+    }
+    return interpreter.hasMsgpack ? ['msgpack', 'json'] : ['json']
+  }
+
+  #announceInput(request: InputRequest): void {
+    this.#sessions.get(request.sessionId)?.announceInput(request)
+  }
+
+  #settleExternally(id: string, outcome: { value: unknown } | { error: unknown }): void {
+    if (typeof id !== 'string' || !this.#store.get(id)) {
+      throw new CapsuleError('UNKNOWN_PROMISE', `no pending promise has the id ${JSON.stringify(id)}`)
+    }
+    if (this.#store.get(id)?.kind !== 'call') {
+      throw new CapsuleError(
+        'INVALID_ARGUMENT',
+        `${id} is an execution; only capability calls can be settled from outside`,
+      )
+    }
+    this.#store.settle(id, 'value' in outcome ? 'resolved' : 'rejected', outcome)
+  }
+}

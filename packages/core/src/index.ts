@@ -1,0 +1,43 @@
+// Public API of @capsule/core. Anything exported here is public: add intentionally.
+
+export type { SecurityLevel } from '@capsule/provider-sdk'
+export { compareLevels, SECURITY_LEVELS } from '@capsule/provider-sdk'
+export type { AuditEntry, AuditSink } from './audit/auditLog.js'
+export { redactForAudit, SENSITIVE_KEYS } from './audit/auditLog.js'
+export type { CapabilityDescriptor, RegisteredCapability } from './capabilities/capabilityRegistry.js'
+export { CapabilityRegistry } from './capabilities/capabilityRegistry.js'
+export { INPUT_CAPABILITY_ID } from './capabilities/inputProvider.js'
+export type { CapsuleInfo, CapsuleOptions, PromiseControl, SandboxMode, SessionOptions } from './capsule.js'
+export { Capsule, optionsError } from './capsule.js'
+export type { CapsuleErrorCode, CapsuleErrorOptions } from './errors.js'
+export { CAPSULE_ERROR_CODES, CapsuleError, isCapsuleError } from './errors.js'
+export type {
+  PromiseInit,
+  PromiseKind,
+  PromiseOutcome,
+  PromiseRecord,
+  PromiseState,
+  PromiseStore,
+} from './promises/promiseStore.js'
+export { MemoryPromiseStore } from './promises/promiseStore.js'
+export type { CodecName } from './protocol/codec.js'
+export type { MimeBundle } from './protocol/messages.js'
+export { PROTOCOL_VERSION } from './protocol/messages.js'
+export type { GrantOptions, PolicyDecision } from './security/securityPolicy.js'
+export { SecurityPolicy } from './security/securityPolicy.js'
+export type {
+  DisplayOutput,
+  ExecutionEvent,
+  ExecutionResult,
+  ExecutionStatus,
+  InputEvent,
+  PythonError,
+} from './session/execution.js'
+export type { Limits } from './session/limits.js'
+export { DEFAULT_LIMITS } from './session/limits.js'
+export type { ExecuteOptions, InputHandler, SessionInfo, SessionState } from './session/session.js'
+export { Session } from './session/session.js'
+export type { Clock } from './util/clock.js'
+export { systemClock } from './util/clock.js'
+export type { PythonInterpreterInfo } from './worker/pythonInterpreter.js'
+export { probePythonInterpreter } from './worker/pythonInterpreter.js'

@@ -1,0 +1,32 @@
+// The worker sandbox: bubblewrap command line, availability probe, seccomp program, resource limits.
+// Named exports only; packages/core/src/index.ts re-exports the public ones.
+export type { SandboxProbe, SandboxUnavailableReason } from './probeSandbox.js'
+export { MIN_BWRAP_VERSION, probeSandbox, sandboxUnavailableError } from './probeSandbox.js'
+export type { HostFilesystem, SandboxCommand, SandboxMount, SandboxRequest } from './sandboxCommand.js'
+export {
+  buildSandboxCommand,
+  DEFAULT_SHM_SIZE_BYTES,
+  realHostFilesystem,
+  SANDBOX_GID,
+  SANDBOX_HOSTNAME,
+  SANDBOX_UID,
+} from './sandboxCommand.js'
+export type { SandboxLimits } from './sandboxLimits.js'
+export {
+  applyLimitsCommand,
+  DEFAULT_PRLIMIT_PATH,
+  DEFAULT_SANDBOX_LIMITS,
+  validateSandboxLimits,
+} from './sandboxLimits.js'
+export type { SeccompFd } from './seccompFd.js'
+export { openSeccompFd } from './seccompFd.js'
+export type { SeccompArch } from './seccompFilter.js'
+export {
+  buildSeccompFilter,
+  SECCOMP_DENIED_SYSCALLS,
+  SOCK_FILTER_BYTES,
+  seccompAuditArch,
+  seccompSyscallNumber,
+} from './seccompFilter.js'
+export type { WorkerCgroup, WorkerCgroupOptions } from './workerCgroup.js'
+export { createWorkerCgroup } from './workerCgroup.js'

@@ -1,0 +1,271 @@
+import { lstatSync, readlinkSync, realpathSync } from 'node:fs'
+import { dirname, isAbsolute, posix } from 'node:path'
+import { CapsuleError } from '../errors.js'
+import { applyLimitsCommand, DEFAULT_PRLIMIT_PATH, type SandboxLimits } from './sandboxLimits.js'
+
+/** A host directory made visible inside the sandbox on purpose. */
+export interface SandboxMount {
+  /** Absolute host path. */
+  source: string
+  /** Absolute path inside the sandbox; defaults to `source`. */
+  target?: string
+  /** Read-write when true. Writes land on the host directly. */
+  write: boolean
+}
+
+/** Everything {@link buildSandboxCommand} needs to launch one worker under bubblewrap. */
+export interface SandboxRequest {
+  /** Absolute path of the bwrap binary (see {@link probeSandbox}). */
+  bwrapPath: string
+  /** Absolute real path of the Python binary. Its prefix (two directories up) is always bound read-only. */
+  executable: string
+  /** Python's argv after the executable. */
+  args: string[]
+  /**
+   * The complete environment the worker sees. It is not put on bwrap's command line (argv is
+   * world-readable in /proc): spawn bwrap with exactly {@link SandboxCommand.env}.
+   */
+  env: Record<string, string>
+  /** Working directory inside the sandbox; defaults to /tmp. */
+  cwd?: string
+  /**
+   * Host paths bound read-only at the same path: the interpreter prefix(es), sys.path entries, the
+   * worker's source directory. Missing paths are skipped; paths under another one (or under /usr) are
+   * covered by it.
+   */
+  readOnlyPaths: string[]
+  /**
+   * Explicit host directories, bound after everything else. These are outside the capability audit:
+   * code in the sandbox reaches them with plain `open()`.
+   */
+  mounts: SandboxMount[]
+  /** Size cap of the private tmpfs on /tmp, in bytes. */
+  tmpSizeBytes: number
+  /** Size cap of the private tmpfs on /dev/shm, in bytes (default {@link DEFAULT_SHM_SIZE_BYTES}). */
+  shmSizeBytes?: number
+  /**
+   * Descriptors the worker inherits (the frame pipes, 3 and 4). bwrap passes inherited descriptors
+   * through unchanged; they are listed so collisions with `seccomp.fd` are caught here.
+   */
+  keepFds: number[]
+  /** The descriptor (in bwrap's fd table, i.e. the spawn stdio index) holding the seccomp program. */
+  seccomp?: { fd: number }
+  /** rlimits applied inside the sandbox, soft = hard, through util-linux prlimit. */
+  limits?: SandboxLimits
+  /** prlimit's path; must be visible inside the sandbox (it is when it lives under /usr). */
+  prlimitPath?: string
+  /** The sandbox never has a network. The field is here so a caller states it. */
+  network: false
+}
+
+/** The launcher to spawn: `spawn(command, args, { env, stdio })`. */
+export interface SandboxCommand {
+  command: string
+  args: string[]
+  /** The worker's environment, passed to bwrap through `spawn`'s `env` and inherited unchanged. */
+  env: Record<string, string>
+}
+
+/** What {@link buildSandboxCommand} needs to know about the host's filesystem. */
+export interface HostFilesystem {
+  /** The kind of `path` without following a final symlink. */
+  kind(path: string): 'dir' | 'file' | 'symlink' | 'missing'
+  /** A symlink's target. */
+  readlink(path: string): string
+  /** The canonical path, or null when it does not resolve. */
+  realpath(path: string): string | null
+}
+
+/** The uid and gid the worker has inside its user namespace. */
+export const SANDBOX_UID = 1000
+/** See {@link SANDBOX_UID}. */
+export const SANDBOX_GID = 1000
+/** The hostname inside the sandbox. */
+export const SANDBOX_HOSTNAME = 'capsule'
+/** Default /dev/shm size: enough for multiprocessing's semaphores, not a second /tmp. */
+export const DEFAULT_SHM_SIZE_BYTES = 16 * 1024 * 1024
+
+// Top-level directories that are symlinks into /usr on merged-/usr distributions and real
+// directories elsewhere: mirrored as whichever they are on the host.
+const ROOT_LIB_DIRS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']
+// /etc is not bound: only what the dynamic loader and time zone handling read. No passwd, no
+// resolv.conf, no ssl certs: the sandbox has no network and no users to look up.
+const ETC_FILES = ['/etc/ld.so.cache', '/etc/localtime']
+// Paths that are the sandbox's own and must not be replaced by a host bind.
+const RESERVED_TARGETS = ['/', '/proc', '/dev', '/tmp', '/etc']
+
+/** Reads the real host filesystem (synchronously; a handful of lstat calls). */
+export const realHostFilesystem: HostFilesystem = {
+  kind(path) {
+    try {
+      const stat = lstatSync(path)
+      return stat.isSymbolicLink() ? 'symlink' : stat.isDirectory() ? 'dir' : 'file'
+    } catch {
+      return 'missing'
+    }
+  },
+  readlink: (path) => readlinkSync(path),
+  realpath(path) {
+    try {
+      return realpathSync(path)
+    } catch {
+      return null
+    }
+  },
+}
+
+/**
+ * Builds the bwrap command line that runs `request.executable` in a fresh sandbox: every namespace
+ * unshared (user, pid, net, ipc, uts, cgroup, mount), no capabilities, no new user namespaces,
+ * read-only /usr and interpreter paths, private size-capped /tmp and /dev/shm, a minimal /dev and
+ * /etc, its own /proc, no host home, /run, /var or /sys, a read-only root, a new session (no
+ * controlling terminal) and death with its parent. It has no side effects; it reads the host
+ * filesystem through `host` only to mirror /bin-style symlinks and skip missing paths.
+ * Throws INVALID_OPTIONS for a malformed request.
+ */
+export function buildSandboxCommand(
+  request: SandboxRequest,
+  host: HostFilesystem = realHostFilesystem,
+): SandboxCommand {
+  validateRequest(request)
+  const args: string[] = [
+    '--unshare-all',
+    // As real root, --unshare-all only *tries* a user namespace; --disable-userns needs one for sure.
+    '--unshare-user',
+    '--disable-userns',
+    '--die-with-parent',
+    '--new-session',
+    '--cap-drop',
+    'ALL',
+    '--hostname',
+    SANDBOX_HOSTNAME,
+    '--uid',
+    String(SANDBOX_UID),
+    '--gid',
+    String(SANDBOX_GID),
+    '--ro-bind',
+    '/usr',
+    '/usr',
+  ]
+  for (const dir of ROOT_LIB_DIRS) {
+    const kind = host.kind(dir)
+    if (kind === 'symlink') args.push('--symlink', host.readlink(dir), dir)
+    else if (kind === 'dir') args.push('--ro-bind', dir, dir)
+  }
+  for (const file of ETC_FILES) {
+    const kind = host.kind(file)
+    const target = kind === 'symlink' ? host.readlink(file) : ''
+    // /etc/localtime is usually a symlink into /usr/share/zoneinfo, which is already visible.
+    if (kind === 'symlink' && posix.resolve(dirname(file), target).startsWith('/usr/')) {
+      args.push('--symlink', target, file)
+    } else if (kind !== 'missing') {
+      args.push('--ro-bind', file, file)
+    }
+  }
+  const shmSize = request.shmSizeBytes ?? DEFAULT_SHM_SIZE_BYTES
+  args.push(
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--size',
+    String(shmSize),
+    '--tmpfs',
+    '/dev/shm',
+    '--size',
+    String(request.tmpSizeBytes),
+    '--tmpfs',
+    '/tmp',
+  )
+  const prefix = dirname(dirname(request.executable))
+  const roots = readOnlyBinds(
+    [prefix === '/' ? dirname(request.executable) : prefix, ...request.readOnlyPaths],
+    host,
+  )
+  for (const path of roots) args.push('--ro-bind', path, path)
+  for (const mount of request.mounts) {
+    args.push(mount.write ? '--bind' : '--ro-bind', mount.source, mount.target ?? mount.source)
+  }
+  // Last: the tmpfs bwrap builds the root from, and /dev's tmpfs, are writable and uncapped
+  // until remounted read-only (mounts on top of them keep their own flags).
+  args.push('--remount-ro', '/dev', '--remount-ro', '/', '--chdir', request.cwd ?? '/tmp')
+  if (request.seccomp) args.push('--seccomp', String(request.seccomp.fd))
+  const inner = request.limits
+    ? applyLimitsCommand(
+        request.limits,
+        { command: request.executable, args: request.args },
+        request.prlimitPath ?? DEFAULT_PRLIMIT_PATH,
+      )
+    : { command: request.executable, args: request.args }
+  args.push('--', inner.command, ...inner.args)
+  return { command: request.bwrapPath, args, env: { ...request.env } }
+}
+
+/** Resolves, filters and de-nests the read-only paths, parents first. */
+function readOnlyBinds(paths: string[], host: HostFilesystem): string[] {
+  const candidates = new Set<string>()
+  for (const path of paths) {
+    const real = host.realpath(path)
+    if (real === null || host.kind(real) === 'missing') continue
+    candidates.add(real)
+    // Python may use the unresolved spelling (a venv's prefix behind a symlink): bind that too,
+    // unless it runs through one of the root symlinks mirrored above.
+    const literal = posix.resolve(path)
+    const viaRootLink = ROOT_LIB_DIRS.some((dir) => literal === dir || literal.startsWith(`${dir}/`))
+    if (literal !== real && !viaRootLink) candidates.add(literal)
+  }
+  const chosen: string[] = ['/usr']
+  for (const path of [...candidates].sort((a, b) => a.length - b.length || a.localeCompare(b))) {
+    if (chosen.some((parent) => path === parent || path.startsWith(`${parent}/`))) continue
+    if (
+      RESERVED_TARGETS.some(
+        (reserved) => path === reserved || (reserved !== '/' && path.startsWith(`${reserved}/`)),
+      )
+    ) {
+      // Under /tmp is fine (bound on top of the private tmpfs); /, /proc, /dev and /etc are not.
+      if (!path.startsWith('/tmp/')) continue
+    }
+    chosen.push(path)
+  }
+  return chosen.slice(1)
+}
+
+function validateRequest(request: SandboxRequest): void {
+  const fail = (message: string): never => {
+    throw new CapsuleError('INVALID_OPTIONS', `sandbox: ${message}`)
+  }
+  if (!isAbsolute(request.bwrapPath)) fail(`bwrapPath must be absolute (got ${request.bwrapPath})`)
+  if (!isAbsolute(request.executable)) fail(`executable must be absolute (got ${request.executable})`)
+  if (request.network !== false) fail('network must be false: the sandbox has no network')
+  if (!Number.isSafeInteger(request.tmpSizeBytes) || request.tmpSizeBytes < 1) {
+    fail(`tmpSizeBytes must be an integer ≥ 1 (got ${request.tmpSizeBytes})`)
+  }
+  if (
+    request.shmSizeBytes !== undefined &&
+    (!Number.isSafeInteger(request.shmSizeBytes) || request.shmSizeBytes < 1)
+  ) {
+    fail(`shmSizeBytes must be an integer ≥ 1 (got ${request.shmSizeBytes})`)
+  }
+  if (request.cwd !== undefined && !isAbsolute(request.cwd)) fail(`cwd must be absolute (got ${request.cwd})`)
+  for (const path of request.readOnlyPaths) {
+    if (!isAbsolute(path)) fail(`readOnlyPaths entries must be absolute (got ${path})`)
+    if (posix.resolve(path) === '/') fail('readOnlyPaths must not contain / (that is the whole host)')
+  }
+  for (const mount of request.mounts) {
+    const target = mount.target ?? mount.source
+    if (!isAbsolute(mount.source)) fail(`mount source must be absolute (got ${mount.source})`)
+    if (!isAbsolute(target)) fail(`mount target must be absolute (got ${target})`)
+    if (RESERVED_TARGETS.includes(posix.resolve(target)))
+      fail(`mount target ${target} is reserved by the sandbox`)
+  }
+  const fds = [...request.keepFds, ...(request.seccomp ? [request.seccomp.fd] : [])]
+  for (const fd of fds) {
+    if (!Number.isSafeInteger(fd) || fd < 3) fail(`descriptors must be integers ≥ 3 (got ${fd})`)
+  }
+  if (new Set(fds).size !== fds.length) fail(`descriptors collide: ${fds.join(', ')}`)
+  for (const [key, value] of Object.entries(request.env)) {
+    if (key === '' || key.includes('=') || key.includes('\0') || value.includes('\0')) {
+      fail(`env entry ${JSON.stringify(key)} is not a valid environment variable`)
+    }
+  }
+}

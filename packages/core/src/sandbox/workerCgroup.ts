@@ -1,0 +1,224 @@
+import { randomBytes } from 'node:crypto'
+import { accessSync, constants, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import type { SandboxLimits } from './sandboxLimits.js'
+
+/** A cgroup made for one worker, holding its memory and process limits. */
+export interface WorkerCgroup {
+  /** 2 for the unified hierarchy (memory and pids), 1 for the legacy pids hierarchy (pids only). */
+  readonly version: 1 | 2
+  /** The cgroup's directory. */
+  readonly path: string
+  /** Which limits this cgroup enforces. */
+  readonly controllers: ReadonlyArray<'memory' | 'pids'>
+  /**
+   * Wraps a launcher so its process joins the cgroup before it execs: every descendant (bwrap, the
+   * sandbox, whatever it forks) is born inside. Spawn the result instead of the command. The wrapper
+   * is `/bin/sh` and keeps the pid, so `child.pid` is the launcher's.
+   */
+  wrapCommand(command: { command: string; args: string[] }): { command: string; args: string[] }
+  /** Moves a process in. Only safe before it forks: children forked earlier stay outside. */
+  addPid(pid: number): void
+  /** How many times the kernel OOM-killed a process here (memory.events oom_kill), or null without memory. */
+  memoryEvents(): { oomKill: number } | null
+  /** How many forks the pids limit refused (pids.events max). */
+  pidsEvents(): { max: number }
+  /** Kills what is left inside and removes the cgroup. Idempotent. */
+  dispose(): Promise<void>
+}
+
+/** Where {@link createWorkerCgroup} looks; tests point it elsewhere. */
+export interface WorkerCgroupOptions {
+  /** A parent cgroup directory delegated to this host, with memory and pids enabled for children. */
+  parent?: string
+  /** /proc/self/mountinfo's text (default: read it). */
+  mountinfo?: string
+  /** /proc/self/cgroup's text (default: read it). */
+  selfCgroup?: string
+}
+
+const DISPOSE_DEADLINE_MS = 2_000
+// Joins every cgroup.procs file given before `--`, then execs the rest; exit 125 when a join fails.
+const JOIN_SCRIPT = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
+
+/**
+ * Creates a cgroup for one worker with `memory.max` (and no swap) and `pids.max`, when this process
+ * may: a cgroup v2 directory whose subtree has memory and pids enabled (`options.parent`, or the
+ * process's own cgroup when it is delegated or the root), else the legacy v1 pids hierarchy (pids
+ * only; memory then rests on RLIMIT_AS). Returns null when neither is writable: rlimits are the
+ * fallback, and RLIMIT_NPROC does not bind a host running as real root.
+ */
+export function createWorkerCgroup(
+  limits: Pick<SandboxLimits, 'memoryBytes' | 'maxProcesses'>,
+  options: WorkerCgroupOptions = {},
+): WorkerCgroup | null {
+  const mounts = parseCgroupMounts(options.mountinfo ?? readOrEmpty('/proc/self/mountinfo'))
+  const membership = parseSelfCgroup(options.selfCgroup ?? readOrEmpty('/proc/self/cgroup'))
+  const name = `capsule-${process.pid}-${randomBytes(4).toString('hex')}`
+
+  const v2Parents = options.parent
+    ? [options.parent]
+    : mounts.v2 && membership.v2 !== undefined
+      ? [join(mounts.v2, membership.v2)]
+      : []
+  for (const parent of v2Parents) {
+    const enabled = readOrEmpty(join(parent, 'cgroup.subtree_control')).split(/\s+/)
+    if (!enabled.includes('pids') || !enabled.includes('memory') || !isWritable(parent)) continue
+    const path = join(parent, name)
+    try {
+      mkdirSync(path)
+      writeLimit(join(path, 'memory.max'), limits.memoryBytes)
+      writeLimit(join(path, 'memory.swap.max'), 0, true)
+      writeLimit(join(path, 'pids.max'), limits.maxProcesses)
+    } catch {
+      removeQuietly(path)
+      continue
+    }
+    return makeCgroup(2, path, ['memory', 'pids'])
+  }
+
+  const pidsRoot = mounts.v1.get('pids')
+  const pidsOwn = membership.v1.get('pids')
+  if (pidsRoot && pidsOwn !== undefined) {
+    const parent = join(pidsRoot, pidsOwn)
+    if (!isWritable(parent)) return null
+    const path = join(parent, name)
+    try {
+      mkdirSync(path)
+      writeLimit(join(path, 'pids.max'), limits.maxProcesses)
+    } catch {
+      removeQuietly(path)
+      return null
+    }
+    return makeCgroup(1, path, ['pids'])
+  }
+  return null
+}
+
+function makeCgroup(version: 1 | 2, path: string, controllers: Array<'memory' | 'pids'>): WorkerCgroup {
+  const procs = join(path, 'cgroup.procs')
+  let disposed: Promise<void> | undefined
+  return {
+    version,
+    path,
+    controllers,
+    wrapCommand: (command) => ({
+      command: '/bin/sh',
+      args: ['-c', JOIN_SCRIPT, 'capsule-cgroup', procs, '--', command.command, ...command.args],
+    }),
+    addPid: (pid) => writeFileSync(procs, String(pid)),
+    memoryEvents() {
+      if (!controllers.includes('memory')) return null
+      return { oomKill: readCounter(join(path, 'memory.events'), 'oom_kill') }
+    },
+    pidsEvents: () => ({ max: readCounter(join(path, 'pids.events'), 'max') }),
+    dispose() {
+      disposed ??= removeCgroup(path)
+      return disposed
+    },
+  }
+}
+
+async function removeCgroup(path: string): Promise<void> {
+  const deadline = Date.now() + DISPOSE_DEADLINE_MS
+  for (;;) {
+    killAll(path)
+    try {
+      rmdirSync(path)
+      return
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') return
+      // EBUSY until the killed processes have exited; the kernel offers no event for that on v1.
+      if (code !== 'EBUSY' || Date.now() > deadline) throw error
+    }
+    await delay(20)
+  }
+}
+
+function killAll(path: string): void {
+  try {
+    writeFileSync(join(path, 'cgroup.kill'), '1')
+    return
+  } catch {}
+  for (const pid of readOrEmpty(join(path, 'cgroup.procs')).split('\n')) {
+    if (!pid) continue
+    try {
+      process.kill(Number(pid), 'SIGKILL')
+    } catch {}
+  }
+}
+
+function writeLimit(file: string, value: number, optional = false): void {
+  try {
+    writeFileSync(file, value === Number.POSITIVE_INFINITY ? 'max' : String(value))
+  } catch (error) {
+    if (!optional) throw error
+  }
+}
+
+function readCounter(file: string, key: string): number {
+  const line = readOrEmpty(file)
+    .split('\n')
+    .find((l) => l.startsWith(`${key} `))
+  return line ? Number(line.slice(key.length + 1)) : 0
+}
+
+interface CgroupMounts {
+  v2?: string
+  v1: Map<string, string>
+}
+
+/** Mount points of cgroup hierarchies, from /proc/self/mountinfo. */
+function parseCgroupMounts(mountinfo: string): CgroupMounts {
+  const result: CgroupMounts = { v1: new Map() }
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ')
+    if (!left || !right) continue
+    const mountPoint = left.split(' ')[4]
+    const [fstype, , superOptions] = right.split(' ')
+    if (!mountPoint) continue
+    if (fstype === 'cgroup2') result.v2 ??= mountPoint
+    else if (fstype === 'cgroup') {
+      for (const option of (superOptions ?? '').split(',')) result.v1.set(option, mountPoint)
+    }
+  }
+  return result
+}
+
+/** This process's cgroup paths, from /proc/self/cgroup. */
+function parseSelfCgroup(text: string): { v2?: string; v1: Map<string, string> } {
+  const result: { v2?: string; v1: Map<string, string> } = { v1: new Map() }
+  for (const line of text.split('\n')) {
+    const match = /^(\d+):([^:]*):(.*)$/.exec(line)
+    if (!match) continue
+    const [, id, controllers, path] = match as unknown as [string, string, string, string]
+    if (id === '0' && controllers === '') result.v2 = path
+    else for (const controller of controllers.split(',')) result.v1.set(controller, path)
+  }
+  return result
+}
+
+function readOrEmpty(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+function isWritable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    rmdirSync(path)
+  } catch {}
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod'
+
+/** Resource and time limits of a session. Every field has a default; see docs/limits.md. */
+export interface Limits {
+  /** Wall time of one execution; it is interrupted, then the worker killed. 0 = none. */
+  executeTimeoutMs: number
+  /** Deadline of one capability call (a capability may set its own). */
+  callTimeoutMs: number
+  /** How long an interrupted cell may take to stop before the worker is killed and restarted. */
+  interruptGraceMs: number
+  /** Output (stdout + stderr) kept per execution; the rest is dropped and counted. */
+  maxOutputBytes: number
+  /** Largest protocol frame either way. */
+  maxFrameBytes: number
+  /** Largest `text/plain` repr of a value or display. */
+  displayMaxBytes: number
+  /** How long a worker may take from spawn to ready. */
+  startTimeoutMs: number
+  heartbeatIntervalMs: number
+  /** A worker silent this long is declared dead. */
+  heartbeatTimeoutMs: number
+  /** Output coalescing delay in the worker. */
+  outputFlushMs: number
+  /** Worker address-space limit in MiB (applied by the sandbox layer). 0 = none. */
+  memoryMb: number
+}
+
+/** The defaults of {@link Limits}. */
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  executeTimeoutMs: 5 * 60_000,
+  callTimeoutMs: 30_000,
+  interruptGraceMs: 2_000,
+  maxOutputBytes: 10 * 1024 * 1024,
+  maxFrameBytes: 4 * 1024 * 1024,
+  displayMaxBytes: 1024 * 1024,
+  startTimeoutMs: 15_000,
+  heartbeatIntervalMs: 5_000,
+  heartbeatTimeoutMs: 30_000,
+  outputFlushMs: 10,
+  memoryMb: 1024,
+})
+
+const ms = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1)
+const positive = z
+  .number()
+  .int()
+  .min(1)
+  .max(2 ** 31 - 1)
+
+/** Validates a partial limits object; unknown keys are errors (a typo should not pass silently). */
+export const limitsSchema = z
+  .object({
+    executeTimeoutMs: ms,
+    callTimeoutMs: positive,
+    interruptGraceMs: positive,
+    maxOutputBytes: positive,
+    maxFrameBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(256 * 1024 * 1024),
+    displayMaxBytes: positive,
+    startTimeoutMs: positive,
+    heartbeatIntervalMs: ms,
+    heartbeatTimeoutMs: positive,
+    outputFlushMs: ms,
+    memoryMb: ms,
+  })
+  .partial()
+  .strict()

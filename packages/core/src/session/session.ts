@@ -1,0 +1,656 @@
+// Starting ─ready→ Idle ⇄ Busy ─worker exit→ Dead ─execute()/restart()→ Starting;  any ─close()→ Closing → Closed
+
+import type { SecurityLevel } from '@capsule/provider-sdk'
+import { CapabilityError } from '@capsule/provider-sdk'
+import type { CallOutcome, CapabilityInvoker } from '../capabilities/capabilityInvoker.js'
+import { CapsuleError, isCapsuleError } from '../errors.js'
+import type { PromiseStore } from '../promises/promiseStore.js'
+import type { CallMessage, CapabilitySpec, HostMessage, WorkerMessage } from '../protocol/messages.js'
+import type { SecurityPolicy } from '../security/securityPolicy.js'
+import type { Clock } from '../util/clock.js'
+import {
+  describeExit,
+  type WorkerExit,
+  type WorkerProcess,
+  type WorkerProcessHandlers,
+} from '../worker/workerProcess.js'
+import { Execution, type ExecutionEvent, type ExecutionResult, type InputEvent } from './execution.js'
+import type { Limits } from './limits.js'
+
+/** Answers `input()` prompts: return the text (or a promise of it), or undefined to leave it pending. */
+export type InputHandler = (request: {
+  prompt: string
+  password: boolean
+  promiseId: string
+  sessionId: string
+  executionId: string | null
+}) => string | undefined | Promise<string | undefined>
+
+/** Options of one execution. */
+export interface ExecuteOptions {
+  /** When another execution is running or queued: wait in order (default) or fail with SESSION_BUSY. */
+  wait?: boolean
+  /** Overrides the session's `executeTimeoutMs` for this execution. */
+  timeoutMs?: number
+  /** Answers `input()` during this execution. */
+  onInput?: InputHandler
+}
+
+/** Lifecycle states of a session. */
+export type SessionState = 'starting' | 'idle' | 'busy' | 'dead' | 'closing' | 'closed'
+
+/** A snapshot of a session for hosts and dashboards. */
+export interface SessionInfo {
+  id: string
+  state: SessionState
+  /** The worker's pid as the host sees it (the sandbox launcher's when sandboxed). */
+  pid: number | undefined
+  /** The Python interpreter's pid inside the worker (differs under a PID namespace). */
+  workerPid: number | undefined
+  python: string | undefined
+  codec: string | undefined
+  sandbox: 'none' | 'bwrap'
+  level: SecurityLevel
+  /** Ids of the capabilities injected into this session. */
+  capabilities: string[]
+  /** Executions run (and failed) so far. */
+  executions: number
+  queuedExecutions: number
+  pendingCalls: number
+  calls: { allowed: number; denied: number; failed: number }
+  /** Epoch ms of the last heartbeat answer. */
+  lastHeartbeatAt: number | undefined
+  /** Spawn-to-ready milliseconds of the current worker. */
+  startupMs: number | undefined
+  restarts: number
+}
+
+/** Everything a session is built from (the Capsule composes it). */
+export interface SessionDeps {
+  id: string
+  policy: SecurityPolicy
+  limits: Limits
+  invoker: CapabilityInvoker
+  store: PromiseStore
+  clock: Clock
+  sandbox: 'none' | 'bwrap'
+  startWorker(
+    init: Extract<HostMessage, { type: 'init' }>,
+    handlers: WorkerProcessHandlers,
+  ): Promise<WorkerProcess>
+  onInput?: InputHandler
+  onClose?(session: Session): void
+}
+
+interface PendingCall {
+  callId: string
+  controller: AbortController
+  execution: Execution | null
+}
+
+/**
+ * A Python worker with a persistent namespace, and the host's side of its protocol. Executions run
+ * one at a time, in order; capability calls are checked and run by the invoker on every call frame.
+ */
+export class Session {
+  readonly id: string
+  readonly #deps: SessionDeps
+  readonly #grantedSpecs: CapabilitySpec[]
+  #state: SessionState = 'starting'
+  #worker: WorkerProcess | undefined
+  #starting: Promise<void> | undefined
+  #current: Execution | undefined
+  readonly #queue: Execution[] = []
+  readonly #calls = new Map<number, PendingCall>()
+  readonly #inputs = new Map<string, Execution | null>()
+  #protocolSeq = 0
+  #executionSeq = 0
+  #callSeq = 0
+  #restarts = 0
+  #lastExit: WorkerExit | undefined
+  readonly #counters = { allowed: 0, denied: 0, failed: 0 }
+  readonly #closeController = new AbortController()
+  #closed: Promise<void> | undefined
+  #graceTimer: unknown
+
+  constructor(deps: SessionDeps) {
+    this.id = deps.id
+    this.#deps = deps
+    this.#grantedSpecs = deps.policy.granted().map((capability) => capability.spec)
+  }
+
+  /** Starts the first worker. The Capsule calls this before handing the session out. */
+  async start(): Promise<void> {
+    await this.#startWorker()
+  }
+
+  /** The current lifecycle state. */
+  get state(): SessionState {
+    return this.#state
+  }
+
+  /**
+   * Runs `code` and yields what it does as it happens: output, displays, input prompts, capability
+   * calls, and finally `result` or `error`. A host-side failure (the worker died) is thrown by the
+   * iterator as a CapsuleError after the events that preceded it.
+   */
+  execute(
+    code: string,
+    options: ExecuteOptions = {},
+  ): AsyncIterable<ExecutionEvent> & { readonly result: Promise<ExecutionResult> } {
+    return this.#enqueue(code, options)
+  }
+
+  /** Runs `code` to the end and returns its result (`status` tells how it ended). */
+  async run(code: string, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+    const execution = this.#enqueue(code, options)
+    return execution.result
+  }
+
+  /**
+   * Interrupts the running execution (KeyboardInterrupt in Python; its capability calls are
+   * cancelled). Code that ignores it is killed after `interruptGraceMs` and the worker restarts,
+   * with `stateLost` in the result. Resolves when the execution has ended.
+   */
+  async interrupt(): Promise<void> {
+    const execution = this.#current
+    if (!execution || execution.done) return
+    this.#interrupt(execution)
+    await execution.result.then(
+      () => undefined,
+      () => undefined,
+    )
+  }
+
+  /** Replaces the worker with a fresh one (empty namespace). Queued executions wait for it. */
+  async restart(): Promise<void> {
+    this.#assertOpen()
+    const worker = this.#worker
+    if (this.#current) this.#interrupt(this.#current)
+    if (worker) {
+      this.#worker = undefined
+      worker.kill(new CapsuleError('CANCELLED', 'the session was restarted'))
+      await worker.exited()
+    }
+    this.#restarts += 1
+    await this.#startWorker()
+  }
+
+  /**
+   * Stops accepting work, lets the running and queued executions finish, then shuts the worker down.
+   * Idempotent.
+   */
+  close(): Promise<void> {
+    if (!this.#closed) this.#closed = this.#close()
+    return this.#closed
+  }
+
+  /** Ends the session at once: everything pending is rejected with `error`, the worker killed. Idempotent. */
+  destroy(error: CapsuleError = new CapsuleError('SESSION_CLOSED', 'the session was destroyed')): void {
+    if (this.#state === 'closed') return
+    this.#state = 'closing'
+    for (const execution of this.#queue.splice(0)) this.#finishFailed(execution, error)
+    if (this.#current) this.#finishFailed(this.#current, error)
+    this.#current = undefined
+    this.#cancelAllCalls()
+    this.#closeController.abort(error)
+    this.#worker?.kill(error)
+    this.#finalizeClosed()
+    this.#closed ??= Promise.resolve()
+  }
+
+  /** A snapshot: pid, sandbox, level, capabilities, counters, last heartbeat. */
+  info(): SessionInfo {
+    const worker = this.#worker
+    return {
+      id: this.id,
+      state: this.#state,
+      pid: worker?.pid,
+      workerPid: worker?.hello.worker.pid,
+      python: worker?.hello.worker.python,
+      codec: worker?.codec,
+      sandbox: this.#deps.sandbox,
+      level: this.#deps.policy.level,
+      capabilities: this.#grantedSpecs.map((spec) => spec.id),
+      executions: this.#executionSeq,
+      queuedExecutions: this.#queue.length,
+      pendingCalls: this.#calls.size,
+      calls: { ...this.#counters },
+      lastHeartbeatAt: worker?.lastHeartbeatAt,
+      startupMs: worker?.startupMs,
+      restarts: this.#restarts,
+    }
+  }
+
+  // ── executions ──────────────────────────────────────────────────────────────────────────────
+
+  #enqueue(code: string, options: ExecuteOptions): Execution {
+    if (typeof code !== 'string') {
+      throw new CapsuleError(
+        'INVALID_ARGUMENT',
+        `code must be a string (got ${code === null ? 'null' : typeof code})`,
+      )
+    }
+    if (options.timeoutMs !== undefined && !(Number.isInteger(options.timeoutMs) && options.timeoutMs >= 0)) {
+      throw new CapsuleError(
+        'INVALID_ARGUMENT',
+        `timeoutMs must be an integer ≥ 0 (got ${options.timeoutMs})`,
+      )
+    }
+    this.#assertOpen()
+    if (options.wait === false && (this.#current || this.#queue.length > 0)) {
+      throw new CapsuleError('SESSION_BUSY', `session ${this.id} is running another execution`)
+    }
+    this.#executionSeq += 1
+    const execution = new Execution(`${this.id}:e${this.#executionSeq}`, code)
+    executionOptions.set(execution, options)
+    this.#queue.push(execution)
+    this.#pump()
+    return execution
+  }
+
+  #timeoutOf(options: ExecuteOptions): number {
+    return options.timeoutMs ?? this.#deps.limits.executeTimeoutMs
+  }
+
+  // Starts the next queued execution when the worker is idle.
+  #pump(): void {
+    if (this.#current || this.#queue.length === 0) return
+    if (this.#state === 'dead') {
+      this.#restarts += 1
+      this.#startWorker().catch(() => {})
+      return
+    }
+    if (this.#state !== 'idle' && this.#state !== 'closing') return
+    const worker = this.#worker
+    if (!worker?.isReady) return
+    const execution = this.#queue.shift()!
+    this.#current = execution
+    this.#state = this.#state === 'closing' ? 'closing' : 'busy'
+    this.#protocolSeq += 1
+    execution.protocolId = this.#protocolSeq
+    execution.startedAt = performance.now()
+    try {
+      worker.send({ type: 'execute', id: execution.protocolId, code: execution.code })
+    } catch (error) {
+      this.#current = undefined
+      this.#state = this.#state === 'closing' ? 'closing' : 'idle'
+      this.#finishFailed(
+        execution,
+        isCapsuleError(error) ? error : new CapsuleError('INVALID_ARGUMENT', String(error)),
+      )
+      this.#pump()
+      return
+    }
+    // The store holds the running execution as a promise; at its deadline the session interrupts, then kills.
+    const timeoutMs = this.#timeoutOf(executionOptions.get(execution) ?? {})
+    this.#deps.store
+      .create({
+        id: execution.id,
+        kind: 'execute',
+        sessionId: this.id,
+        executionId: execution.id,
+        deadline: timeoutMs > 0 ? this.#deps.clock.now() + timeoutMs : null,
+        onExpire: () => {
+          if (this.#current !== execution) return
+          execution.timedOut = true
+          this.#interrupt(execution)
+        },
+      })
+      .catch(() => {})
+  }
+
+  #interrupt(execution: Execution): void {
+    if (execution.done) return
+    execution.interrupted = true
+    // Running host work of this execution stops now; Python sees KeyboardInterrupt.
+    execution.abort.abort(new CapsuleError('CANCELLED', 'the execution was interrupted'))
+    this.#worker?.send({ type: 'interrupt', id: execution.protocolId })
+    if (this.#graceTimer === undefined) {
+      this.#graceTimer = this.#deps.clock.setTimeout(() => {
+        this.#graceTimer = undefined
+        if (this.#current !== execution || execution.done) return
+        // The code ignored the interrupt: kill the worker; #onWorkerExit finishes the execution.
+        this.#worker?.kill(
+          new CapsuleError(
+            'CANCELLED',
+            `the execution ignored the interrupt for ${this.#deps.limits.interruptGraceMs} ms and was killed`,
+          ),
+        )
+      }, this.#deps.limits.interruptGraceMs)
+    }
+  }
+
+  #finishCurrent(fields: Parameters<Execution['complete']>[0]): void {
+    const execution = this.#current!
+    this.#clearExecutionTimers()
+    this.#current = undefined
+    const status = execution.timedOut && fields.status !== 'ok' ? 'timeout' : fields.status
+    const result = execution.complete({ ...fields, status })
+    this.#deps.store.settle(
+      execution.id,
+      status === 'timeout' ? 'timed_out' : status === 'interrupted' ? 'cancelled' : 'resolved',
+      {
+        value: result,
+      },
+    )
+    if (this.#state === 'busy') this.#state = 'idle'
+    this.#pump()
+    this.#maybeFinishClose()
+  }
+
+  #finishFailed(execution: Execution, error: CapsuleError): void {
+    execution.fail(error)
+    this.#deps.store.settle(execution.id, error.code === 'SESSION_CLOSED' ? 'cancelled' : 'rejected', {
+      error,
+    })
+  }
+
+  #clearExecutionTimers(): void {
+    if (this.#graceTimer !== undefined) this.#deps.clock.clearTimeout(this.#graceTimer)
+    this.#graceTimer = undefined
+  }
+
+  // ── worker messages ─────────────────────────────────────────────────────────────────────────
+
+  #onMessage(worker: WorkerProcess, message: WorkerMessage): void {
+    if (worker !== this.#worker) return
+    switch (message.type) {
+      case 'stream':
+      case 'display':
+      case 'result':
+      case 'error': {
+        const execution = this.#current
+        if (!execution || execution.protocolId !== message.id) {
+          worker.kill(
+            new CapsuleError(
+              'PROTOCOL_ERROR',
+              `the worker sent ${message.type} for execution ${message.id}, which is not running`,
+              {
+                details: { type: message.type, id: message.id },
+              },
+            ),
+          )
+          return
+        }
+        if (message.type === 'stream') execution.push({ type: message.name, text: message.text })
+        else if (message.type === 'display')
+          execution.push({ type: 'display', data: message.data, metadata: message.metadata ?? {} })
+        else if (message.type === 'result') {
+          this.#finishCurrent({
+            executionCount: message.count,
+            status: 'ok',
+            value: message.value,
+            error: null,
+            outputTruncatedBytes: message.truncated ?? 0,
+            stateLost: false,
+          })
+        } else {
+          const interrupted = execution.interrupted && message.ename === 'KeyboardInterrupt'
+          this.#finishCurrent({
+            executionCount: message.count,
+            status: interrupted ? 'interrupted' : 'error',
+            value: null,
+            error: { ename: message.ename, evalue: message.evalue, traceback: message.traceback },
+            outputTruncatedBytes: message.truncated ?? 0,
+            stateLost: false,
+          })
+        }
+        return
+      }
+      case 'call':
+        this.#onCall(worker, message)
+        return
+      case 'call_cancel': {
+        this.#calls
+          .get(message.id)
+          ?.controller.abort(new CapsuleError('CANCELLED', 'Python cancelled the call'))
+        return
+      }
+      default:
+        return
+    }
+  }
+
+  #onCall(worker: WorkerProcess, message: CallMessage): void {
+    if (this.#calls.has(message.id)) {
+      worker.kill(
+        new CapsuleError('PROTOCOL_ERROR', `the worker reused call id ${message.id} while it was pending`),
+      )
+      return
+    }
+    // The frame's `exec` is a claim by untrusted code: attribute the call only if it names the running one.
+    const execution =
+      message.exec !== null && this.#current?.protocolId === message.exec ? this.#current : null
+    this.#callSeq += 1
+    const callId = `${this.id}:c${this.#callSeq}`
+    const controller = new AbortController()
+    const signals = [controller.signal, this.#closeController.signal]
+    if (execution) signals.push(execution.abort.signal)
+    this.#calls.set(message.id, { callId, controller, execution })
+    if (message.capability === 'io.input') this.#inputs.set(callId, execution)
+    execution?.push({ type: 'call', callId, capability: message.capability, args: undefined })
+    const policy = this.#deps.policy
+    this.#deps.invoker
+      .invoke({
+        callId,
+        capability: message.capability,
+        args: message.args,
+        sessionId: this.id,
+        executionId: execution?.id ?? null,
+        level: policy.level,
+        policy,
+        signal: AbortSignal.any(signals),
+      })
+      .then((outcome) => this.#answerCall(worker, message.id, outcome))
+  }
+
+  #answerCall(worker: WorkerProcess, protocolId: number, outcome: CallOutcome): void {
+    const pending = this.#calls.get(protocolId)
+    this.#calls.delete(protocolId)
+    if (pending) this.#inputs.delete(pending.callId)
+    if (outcome.ok) this.#counters.allowed += 1
+    else if (outcome.code === 'DENIED') this.#counters.denied += 1
+    else this.#counters.failed += 1
+    if (worker !== this.#worker || !worker.isReady) return
+    try {
+      if (outcome.ok) worker.send({ type: 'call_result', id: protocolId, value: outcome.value })
+      else worker.send({ type: 'call_error', id: protocolId, code: outcome.code, message: outcome.message })
+    } catch (error) {
+      const message = isCapsuleError(error) ? error.message : String(error)
+      worker.send({
+        type: 'call_error',
+        id: protocolId,
+        code: 'LIMIT_EXCEEDED',
+        message: `the result is too large to send: ${message}`,
+      })
+    }
+  }
+
+  /** Routes an `input()` request of this session to the execution's consumer and the input handlers. */
+  announceInput(request: {
+    callId: string
+    prompt: string
+    password: boolean
+    executionId: string | null
+  }): void {
+    const execution = this.#inputs.get(request.callId) ?? null
+    const settle = (text: unknown) => {
+      if (typeof text !== 'string') return
+      this.#deps.store.settle(request.callId, 'resolved', { value: text })
+    }
+    const event: InputEvent = {
+      type: 'input',
+      prompt: request.prompt,
+      password: request.password,
+      promiseId: request.callId,
+      reply: (text: string) => {
+        if (typeof text !== 'string') throw new CapsuleError('INVALID_ARGUMENT', 'reply() takes a string')
+        settle(text)
+      },
+    }
+    execution?.push(event)
+    const handler = (execution && executionOptions.get(execution)?.onInput) ?? this.#deps.onInput
+    if (!handler) return
+    const answer = {
+      prompt: request.prompt,
+      password: request.password,
+      promiseId: request.callId,
+      sessionId: this.id,
+      executionId: request.executionId,
+    }
+    Promise.resolve()
+      .then(() => handler(answer))
+      .then(settle, (error) =>
+        this.#deps.store.settle(request.callId, 'rejected', {
+          error: new CapabilityError('UNAVAILABLE', 'the host could not answer input()', { cause: error }),
+        }),
+      )
+  }
+
+  // ── worker lifecycle ────────────────────────────────────────────────────────────────────────
+
+  #startWorker(): Promise<void> {
+    if (this.#starting) return this.#starting
+    this.#state = this.#state === 'closing' ? 'closing' : 'starting'
+    this.#protocolSeq = 0
+    const init: Extract<HostMessage, { type: 'init' }> = {
+      type: 'init',
+      session: this.id,
+      capabilities: this.#grantedSpecs,
+      options: {
+        maxOutputBytes: this.#deps.limits.maxOutputBytes,
+        maxFrameBytes: this.#deps.limits.maxFrameBytes,
+        outputFlushMs: this.#deps.limits.outputFlushMs,
+        displayMaxBytes: this.#deps.limits.displayMaxBytes,
+      },
+    }
+    let worker: WorkerProcess | undefined
+    const handlers: WorkerProcessHandlers = {
+      onMessage: (message) => worker && this.#onMessage(worker, message),
+      onExit: (exit) => worker && this.#onWorkerExit(worker, exit),
+    }
+    this.#starting = this.#deps
+      .startWorker(init, handlers)
+      .then((started) => {
+        worker = started
+        if (this.#state === 'closed') {
+          started.kill()
+          return
+        }
+        this.#worker = started
+        if (this.#state === 'starting') this.#state = 'idle'
+        this.#pump()
+      })
+      .catch((error: CapsuleError) => {
+        if (this.#state !== 'closed' && this.#state !== 'closing') this.#state = 'dead'
+        // Queued executions cannot run without a worker.
+        for (const execution of this.#queue.splice(0)) this.#finishFailed(execution, error)
+        this.#maybeFinishClose()
+        throw error
+      })
+      .finally(() => {
+        this.#starting = undefined
+      })
+    return this.#starting
+  }
+
+  #onWorkerExit(worker: WorkerProcess, exit: WorkerExit): void {
+    this.#lastExit = exit
+    if (worker !== this.#worker) return
+    this.#worker = undefined
+    this.#cancelAllCalls()
+    const execution = this.#current
+    const reason = exit.reason
+    // Killed on purpose after an ignored interrupt: the execution ends as interrupted, state lost.
+    if (execution?.interrupted && (!reason || reason.code === 'CANCELLED')) {
+      this.#finishCurrent({
+        executionCount: 0,
+        status: 'interrupted',
+        value: null,
+        error: {
+          ename: 'KeyboardInterrupt',
+          evalue:
+            'the code ignored the interrupt; the worker was killed and restarted, and its state is lost',
+          traceback: [],
+        },
+        outputTruncatedBytes: 0,
+        stateLost: true,
+      })
+      if (this.#state !== 'closing' && this.#state !== 'closed') {
+        this.#restarts += 1
+        this.#state = 'starting'
+        this.#startWorker().catch(() => {})
+      }
+      return
+    }
+    const error =
+      reason && reason.code !== 'CANCELLED'
+        ? reason
+        : new CapsuleError(
+            'WORKER_EXITED',
+            `the Python worker exited (${describeExit(exit)})${exit.stderrTail ? `: ${exit.stderrTail.slice(-500)}` : ''}`,
+            { details: { exitCode: exit.exitCode, signal: exit.signal, stderrTail: exit.stderrTail } },
+          )
+    this.#clearExecutionTimers()
+    this.#current = undefined
+    if (execution) this.#finishFailed(execution, error)
+    for (const queued of this.#queue.splice(0)) this.#finishFailed(queued, error)
+    if (this.#state !== 'closing' && this.#state !== 'closed') this.#state = 'dead'
+    this.#maybeFinishClose()
+  }
+
+  #cancelAllCalls(): void {
+    for (const pending of this.#calls.values())
+      pending.controller.abort(new CapsuleError('CANCELLED', 'the worker is gone'))
+  }
+
+  // ── closing ─────────────────────────────────────────────────────────────────────────────────
+
+  #closeWaiter: (() => void) | undefined
+
+  async #close(): Promise<void> {
+    if (this.#state === 'closed') return
+    this.#state = 'closing'
+    if (this.#current || this.#queue.length > 0 || this.#starting) {
+      await new Promise<void>((resolve) => {
+        this.#closeWaiter = resolve
+        this.#maybeFinishClose()
+      })
+    }
+    const worker = this.#worker
+    this.#worker = undefined
+    this.#closeController.abort(new CapsuleError('SESSION_CLOSED', 'the session is closed'))
+    if (worker) await worker.shutdown(1000)
+    this.#finalizeClosed()
+  }
+
+  #maybeFinishClose(): void {
+    if (this.#state !== 'closing' || !this.#closeWaiter) return
+    if (this.#current || this.#queue.length > 0 || this.#starting) return
+    const waiter = this.#closeWaiter
+    this.#closeWaiter = undefined
+    waiter()
+  }
+
+  #finalizeClosed(): void {
+    if (this.#state === 'closed') return
+    this.#state = 'closed'
+    this.#clearExecutionTimers()
+    this.#deps.onClose?.(this)
+  }
+
+  #assertOpen(): void {
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      throw new CapsuleError('SESSION_CLOSED', `session ${this.id} is closed`)
+    }
+  }
+
+  /** The last worker exit, for diagnostics. */
+  get lastExit(): WorkerExit | undefined {
+    return this.#lastExit
+  }
+}
+
+// Per-execution options, kept beside the execution so the Execution class stays a plain event stream.
+const executionOptions = new WeakMap<Execution, ExecuteOptions>()

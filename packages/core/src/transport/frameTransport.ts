@@ -1,0 +1,104 @@
+import type { Readable, Writable } from 'node:stream'
+import { CapsuleError } from '../errors.js'
+import { encodeFrame, FrameDecoder } from '../protocol/frameCodec.js'
+
+/** Receives what a transport reads. */
+export interface FrameTransportHandlers {
+  /** One complete frame body. */
+  onFrame(body: Buffer): void
+  /** The peer closed: `error` is undefined for a clean close at a frame boundary. */
+  onClose(error?: CapsuleError): void
+}
+
+/** Moves frame bodies between host and worker; knows nothing of messages or ids. */
+export interface FrameTransport {
+  start(handlers: FrameTransportHandlers): void
+  /** Sends one frame body. Returns false when the peer is gone (the frame is dropped). */
+  send(body: Uint8Array): boolean
+  /** Stops reading and writing; no handler runs afterwards. Idempotent. */
+  close(): void
+}
+
+/**
+ * A transport over a pair of byte streams (the worker's protocol pipes). One reader per pipe:
+ * this is the only code that reads `input`.
+ */
+export class StreamFrameTransport implements FrameTransport {
+  readonly #input: Readable
+  readonly #output: Writable
+  readonly #decoder: FrameDecoder
+  #handlers: FrameTransportHandlers | undefined
+  #closed = false
+
+  constructor(input: Readable, output: Writable, maxFrameBytes: number) {
+    this.#input = input
+    this.#output = output
+    this.#decoder = new FrameDecoder(maxFrameBytes)
+  }
+
+  start(handlers: FrameTransportHandlers): void {
+    this.#handlers = handlers
+    this.#input.on('data', this.#onData)
+    this.#input.once('end', this.#onEnd)
+    this.#input.on('error', this.#onError)
+    // A write to a dead worker surfaces here (EPIPE); the exit path reports it.
+    this.#output.on('error', () => {})
+  }
+
+  send(body: Uint8Array): boolean {
+    if (this.#closed || this.#output.destroyed || this.#output.writableEnded) return false
+    this.#output.write(encodeFrame(body))
+    return true
+  }
+
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#input.off('data', this.#onData)
+    this.#input.off('end', this.#onEnd)
+    this.#input.destroy()
+    this.#output.destroy()
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (this.#closed) return
+    let bodies: Buffer[]
+    try {
+      bodies = this.#decoder.push(chunk)
+    } catch (error) {
+      this.#fail(error as CapsuleError)
+      return
+    }
+    for (const body of bodies) {
+      if (this.#closed) return
+      this.#handlers?.onFrame(body)
+    }
+  }
+
+  readonly #onEnd = (): void => {
+    if (this.#closed) return
+    try {
+      this.#decoder.end()
+      this.#finish()
+    } catch (error) {
+      this.#fail(error as CapsuleError)
+    }
+  }
+
+  readonly #onError = (error: Error): void => {
+    this.#fail(new CapsuleError('PROTOCOL_ERROR', `protocol pipe failed: ${error.message}`, { cause: error }))
+  }
+
+  #fail(error: CapsuleError): void {
+    if (this.#closed) return
+    const handlers = this.#handlers
+    this.close()
+    handlers?.onClose(error)
+  }
+
+  #finish(): void {
+    const handlers = this.#handlers
+    this.close()
+    handlers?.onClose()
+  }
+}

@@ -1,0 +1,42 @@
+import { workerRoot } from '@capsule/python-worker'
+import type { CodecName } from '../protocol/codec.js'
+import type { PythonInterpreterInfo } from './pythonInterpreter.js'
+import type { WorkerCommand } from './workerProcess.js'
+
+/** Host environment variables a worker inherits by default; everything else (tokens, keys) stays out. */
+export const DEFAULT_ENV_ALLOWLIST = ['PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TERM'] as const
+
+// -I: ignore PYTHON* variables and user site; -S: skip site (its .pth processing costs tens of ms at start);
+// the probe's sys.path is handed over instead so installed packages still import.
+const BOOTSTRAP = 'import sys;sys.path.insert(0,sys.argv[1]);from capsule_worker.__main__ import main;main()'
+
+/** What a worker command is built from. */
+export interface WorkerCommandOptions {
+  interpreter: PythonInterpreterInfo
+  codecs: readonly CodecName[]
+  /** Extra variables, on top of the allowlisted host ones. */
+  env?: Record<string, string>
+  cwd?: string
+}
+
+/** The plain (unsandboxed) command that starts a worker with the given interpreter. */
+export function buildWorkerCommand(options: WorkerCommandOptions): WorkerCommand {
+  const env: Record<string, string> = {}
+  for (const name of DEFAULT_ENV_ALLOWLIST) {
+    const value = process.env[name]
+    if (value !== undefined) env[name] = value
+  }
+  Object.assign(env, options.env, {
+    CAPSULE_FD_IN: '3',
+    CAPSULE_FD_OUT: '4',
+    CAPSULE_CODECS: options.codecs.join(','),
+    CAPSULE_SYS_PATH: options.interpreter.sysPath.join(':'),
+    PYTHONUNBUFFERED: '1',
+  })
+  return {
+    command: options.interpreter.executable,
+    args: ['-I', '-S', '-c', BOOTSTRAP, workerRoot],
+    env,
+    cwd: options.cwd,
+  }
+}

@@ -1,0 +1,94 @@
+import { binary, CapabilityError, defineCapability, defineProvider } from '@capsule/provider-sdk'
+import { z } from 'zod'
+
+/** A provider with one capability per level and a few behaviours tests need. */
+export function testProvider(log: string[] = []) {
+  return defineProvider({
+    name: 'test',
+    version: '1.0.0',
+    capabilities: [
+      defineCapability({
+        name: 'echo',
+        level: 'sandbox',
+        description: 'Return the text.',
+        input: z.object({ text: z.string().describe('what to echo'), times: z.number().int().default(1) }),
+        output: z.string(),
+        handler: ({ text, times }) => {
+          log.push(`echo:${text}`)
+          return text.repeat(times)
+        },
+      }),
+      defineCapability({
+        name: 'read',
+        level: 'restricted',
+        description: 'A restricted capability.',
+        input: z.object({}),
+        output: z.string(),
+        handler: () => 'read',
+      }),
+      defineCapability({
+        name: 'write',
+        level: 'standard',
+        description: 'A standard capability.',
+        input: z.object({ data: z.union([z.string(), binary()]) }),
+        output: z.number(),
+        secretArgs: ['data'],
+        handler: ({ data }) => {
+          log.push('write')
+          return typeof data === 'string' ? data.length : data.byteLength
+        },
+      }),
+      defineCapability({
+        name: 'run',
+        level: 'trusted',
+        description: 'A trusted capability.',
+        input: z.object({}),
+        output: z.string(),
+        handler: () => 'ran',
+      }),
+      defineCapability({
+        name: 'slow',
+        level: 'sandbox',
+        description: 'Wait, honouring the abort signal.',
+        input: z.object({ ms: z.number().int().min(0), value: z.any().optional() }),
+        output: z.any(),
+        handler: ({ ms, value }, ctx) =>
+          new Promise((resolve, reject) => {
+            const timer = setTimeout(() => resolve(value ?? ms), ms)
+            ctx.signal.addEventListener('abort', () => {
+              clearTimeout(timer)
+              log.push('slow:aborted')
+              reject(new CapabilityError('CANCELLED', 'aborted'))
+            })
+          }),
+      }),
+      defineCapability({
+        name: 'fail',
+        level: 'sandbox',
+        description: 'Fail with the given code, or crash.',
+        input: z.object({ code: z.string() }),
+        output: z.null(),
+        handler: ({ code }) => {
+          if (code === 'CRASH') throw new Error('secret internal detail /etc/shadow')
+          throw new CapabilityError(code as never, `failed with ${code}`)
+        },
+      }),
+      defineCapability({
+        name: 'liar',
+        level: 'sandbox',
+        description: 'Returns a value that breaks its output schema.',
+        input: z.object({}),
+        output: z.string(),
+        handler: () => 42 as unknown as string,
+      }),
+      defineCapability({
+        name: 'blob',
+        level: 'sandbox',
+        description: 'Return n bytes.',
+        input: z.object({ n: z.number().int().min(0) }),
+        output: binary(),
+        handler: ({ n }) => new Uint8Array(n).fill(7),
+      }),
+    ],
+  })
+}
