@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { matchesHostRule, parseHostRule } from '../src/hostRule.js'
-import { type HttpProviderOptions, httpProvider } from '../src/httpProvider.js'
+import { httpProvider } from '../src/httpProvider.js'
+import type { HttpProviderOptions } from '../src/httpProviderOptions.js'
 import { callFetch, callFetchError, startServer, type TestServer, tableLookup } from './helpers.js'
 
 let server: TestServer

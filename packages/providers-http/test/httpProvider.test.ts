@@ -172,6 +172,33 @@ describe('httpProvider', () => {
     )
   })
 
+  test('injected headers reach the server but never the output, the errors, or anything Python can inspect', async () => {
+    const p = provider({
+      allow: ['api.test:*', 'denied.test'],
+      injectHeaders: [
+        { host: 'api.test:*', headers: { Authorization: 'Bearer host-s3cret', 'X-Api-Key': 'key-s3cret' } },
+      ],
+    })
+    const result = await callFetch(p, {
+      url: `http://api.test:${server.port}/hello`,
+      headers: { authorization: 'Bearer from-python' },
+    })
+    // The host's value wins over one Python tries to set.
+    expect(server.requests[0]?.headers.authorization).toBe('Bearer host-s3cret')
+    expect(server.requests[0]?.headers['x-api-key']).toBe('key-s3cret')
+    const output = JSON.stringify({ ...result, body: Buffer.from(result.body).toString() })
+    expect(output).not.toContain('s3cret')
+    const refused = await callFetchError(p, { url: 'https://denied.test/' })
+    expect(refused.message).not.toContain('s3cret')
+    const capability = p.capabilities[0]!
+    const visible = JSON.stringify([
+      capability.description,
+      capability.python,
+      z.toJSONSchema(capability.input, { unrepresentable: 'any' }),
+    ])
+    expect(visible).not.toContain('s3cret')
+  })
+
   test('its description and argument schema say nothing about the configured hosts', () => {
     const p = provider({ allow: ['secret-internal.example.com'] })
     const visible = JSON.stringify([

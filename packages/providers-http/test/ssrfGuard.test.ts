@@ -5,7 +5,8 @@ import {
   createGuardedLookup,
   ForbiddenAddressError,
 } from '../src/guardedConnector.js'
-import { type HttpProviderOptions, httpProvider } from '../src/httpProvider.js'
+import { httpProvider } from '../src/httpProvider.js'
+import type { HttpProviderOptions } from '../src/httpProviderOptions.js'
 import { callFetch, callFetchError, startServer, type TestServer, tableLookup } from './helpers.js'
 
 let server: TestServer
@@ -242,7 +243,7 @@ describe('connect-time DNS checks', () => {
     const error = await new Promise<Error | null>((resolve) =>
       connect(
         { hostname: '127.0.0.1', host: '127.0.0.1', protocol: 'http:', port: String(server.port) },
-        (err) => resolve(err),
+        (...args) => resolve(args[0]),
       ),
     )
     expect(error).toBeInstanceOf(ForbiddenAddressError)
