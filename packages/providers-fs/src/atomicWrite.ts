@@ -40,8 +40,9 @@ export async function atomicWrite(request: AtomicWriteRequest): Promise<void> {
     await request.fill(temp)
     if (request.mode !== undefined) await temp.chmod(request.mode)
     await temp.sync()
-    throwIfAborted(signal)
     await request.hooks?.beforeRename?.(joinRel(dirRelPath, name))
+    // The last moment a cancel can still leave the old file in place.
+    throwIfAborted(signal)
     // rename(2) replaces the last component itself: a symlink planted at the target is replaced, not followed.
     await fsp.rename(fdPath(dir.fd, tempName), fdPath(dir.fd, name))
     renamed = true
