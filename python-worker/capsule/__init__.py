@@ -1,0 +1,44 @@
+"""The public Python surface of a Capsule session.
+
+Capability functions (``read_file``, ``fetch``, …) are injected as globals; this module holds
+what user code may import by name: the exceptions they raise, ``display`` and the result types.
+"""
+
+from capsule._display import display
+from capsule._errors import (
+    CapabilityDenied,
+    CapabilityError,
+    CapabilityTimeout,
+    HTTPStatusError,
+    InvalidArguments,
+)
+
+__all__ = [
+    "CapabilityDenied",
+    "CapabilityError",
+    "CapabilityTimeout",
+    "CompletedProcess",
+    "HTTPStatusError",
+    "Headers",
+    "InvalidArguments",
+    "Response",
+    "display",
+]
+
+
+def __getattr__(name):
+    # The result types load on first use: Headers pulls in collections.abc, which a worker
+    # that never fetches should not pay for at start-up.
+    if name in ("Headers", "Response"):
+        from capsule import _http
+
+        return getattr(_http, name)
+    if name == "CompletedProcess":
+        from capsule._process import CompletedProcess
+
+        return CompletedProcess
+    raise AttributeError("module 'capsule' has no attribute %r" % (name,))
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
