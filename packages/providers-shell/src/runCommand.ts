@@ -67,13 +67,17 @@ export function runCommand(request: RunRequest): Promise<RunOutcome> {
     }
     const collect = (chunks: Buffer[], key: 'out' | 'err') => (chunk: Buffer) => {
       const room = request.maxOutputBytes - sizes[key]
-      if (room <= 0) return
-      const kept = chunk.length > room ? chunk.subarray(0, room) : chunk
-      chunks.push(kept)
-      sizes[key] += kept.length
-      if (chunk.length > room || sizes[key] >= request.maxOutputBytes) {
-        truncated = chunk.length > room
-        if (truncated) killTree('output')
+      if (chunk.length <= room) {
+        chunks.push(chunk)
+        sizes[key] += chunk.length
+        return
+      }
+      // Over the cap: keep what fits, stop the flood at once; the result says it was truncated.
+      if (room > 0) chunks.push(chunk.subarray(0, room))
+      sizes[key] = request.maxOutputBytes
+      if (!truncated) {
+        truncated = true
+        killTree('output')
       }
     }
     child.stdout!.on('data', collect(out, 'out'))

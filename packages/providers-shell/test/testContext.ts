@@ -1,10 +1,11 @@
+import { readdirSync, readFileSync } from 'node:fs'
 import type { CapabilityContext, ProviderDefinition } from '@capsule/provider-sdk'
 
-/** A real AbortController-backed context for calling a handler directly. */
+/** A real AbortController-backed context, for calling a handler directly as the registry would. */
 export function testContext(
-  overrides: { sessionId?: string; deadlineMs?: number; controller?: AbortController } = {},
+  overrides: { sessionId?: string; deadlineMs?: number } = {},
 ): CapabilityContext & { controller: AbortController } {
-  const controller = overrides.controller ?? new AbortController()
+  const controller = new AbortController()
   return {
     controller,
     signal: controller.signal,
@@ -28,7 +29,7 @@ export interface RunResult {
   truncated: boolean
 }
 
-/** Calls shell.run the way the registry would: input parsed by the schema, output validated. */
+/** Calls shell.run as the registry does: input parsed by the schema, the handler, output validated. */
 export async function callRun(
   provider: ProviderDefinition,
   input: Record<string, unknown>,
@@ -38,4 +39,24 @@ export async function callRun(
   const args = capability.input.parse(input)
   const result = await capability.handler(args, ctx)
   return capability.output.parse(result) as RunResult
+}
+
+/** Live (not zombie) processes whose command line contains `needle`. */
+export function livePidsWith(needle: string): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+      if (cmdline.includes(needle) && state !== 'Z' && state !== 'X') pids.push(Number(entry))
+    } catch {}
+  }
+  return pids
+}
+
+/** A unique sleep duration argument, so a test can find its own processes in /proc. */
+export function uniqueSleep(): string {
+  return `1000.${Math.floor(Math.random() * 1e9)}`
 }
