@@ -126,15 +126,26 @@ print(json.dumps({'tcp': attempt(lambda: socket.create_connection(('127.0.0.1', 
     const servers = [createServer((s) => s.destroy()), createServer((s) => s.destroy())]
     await listen(servers[0]!, socketPath)
     await listen(servers[1]!, abstractName)
-    try {
-      const result = await runSandboxed(
-        bwrap,
-        `${ATTEMPT}
+    // libuv binds an abstract name padded with NULs to the full sun_path (108 bytes).
+    const code = `${ATTEMPT}
 def connect(address):
     s = socket.socket(socket.AF_UNIX); s.connect(address)
 print(json.dumps({'path': attempt(lambda: connect(${JSON.stringify(socketPath)})),
-  'abstract': attempt(lambda: connect(${JSON.stringify(abstractName)}))}))`,
-      )
+  'abstract': attempt(lambda: connect(${JSON.stringify(abstractName)}.ljust(108, '\\0')))}))`
+    try {
+      // Sanity: the same code outside the sandbox reaches both.
+      const outside = await new Promise<string>((resolve, reject) => {
+        let text = ''
+        spawn(SYSTEM_PYTHON, ['-I', '-c', code], { stdio: ['ignore', 'pipe', 'inherit'] })
+          .on('error', reject)
+          .on('close', () => resolve(text))
+          .stdout!.setEncoding('utf8')
+          .on('data', (chunk: string) => {
+            text += chunk
+          })
+      })
+      expect(JSON.parse(outside)).toEqual({ path: 'ok', abstract: 'ok' })
+      const result = await runSandboxed(bwrap, code)
       expect(result.json).toEqual({ path: 'ENOENT', abstract: 'ECONNREFUSED' })
     } finally {
       for (const server of servers) server.close()

@@ -1,0 +1,206 @@
+import { describe, expect, test } from 'vitest'
+import {
+  buildSandboxCommand,
+  DEFAULT_SANDBOX_LIMITS,
+  type HostFilesystem,
+  type SandboxRequest,
+} from '../../src/sandbox/index.js'
+
+// A merged-/usr host with a pyenv python, a worker source dir and one symlinked venv.
+function fakeHost(extra: Record<string, 'dir' | 'file' | { link: string }> = {}): HostFilesystem {
+  const entries: Record<string, 'dir' | 'file' | { link: string }> = {
+    '/usr': 'dir',
+    '/bin': { link: 'usr/bin' },
+    '/sbin': { link: 'usr/sbin' },
+    '/lib': { link: 'usr/lib' },
+    '/lib64': { link: 'usr/lib64' },
+    '/etc/ld.so.cache': 'file',
+    '/etc/localtime': { link: '/usr/share/zoneinfo/Europe/Paris' },
+    '/opt/py': 'dir',
+    '/opt/py/lib/python3.11': 'dir',
+    '/srv/worker': 'dir',
+    '/usr/lib/python3.11': 'dir',
+    '/home/u/venv': { link: '/srv/venvs/a' },
+    '/srv/venvs/a': 'dir',
+    ...extra,
+  }
+  return {
+    kind(path) {
+      const entry = entries[path]
+      return entry === undefined ? 'missing' : typeof entry === 'string' ? entry : 'symlink'
+    },
+    readlink(path) {
+      const entry = entries[path]
+      if (typeof entry !== 'object') throw new Error(`not a link: ${path}`)
+      return entry.link
+    },
+    realpath(path) {
+      const entry = entries[path]
+      if (entry === undefined) return null
+      return typeof entry === 'object' ? entry.link : path
+    },
+  }
+}
+
+const base: SandboxRequest = {
+  bwrapPath: '/usr/bin/bwrap',
+  executable: '/opt/py/bin/python3.11',
+  args: ['-I', '-m', 'capsule_worker'],
+  env: { PYTHONPATH: '/srv/worker', SECRET: 'not-on-argv' },
+  readOnlyPaths: [],
+  mounts: [],
+  tmpSizeBytes: 64 * 1024 * 1024,
+  keepFds: [3, 4],
+  network: false,
+}
+
+/** The value following `flag` each time it appears, as tuples of its `arity` operands. */
+function operands(args: string[], flag: string, arity: number): string[][] {
+  const found: string[][] = []
+  const end = args.indexOf('--')
+  args.slice(0, end).forEach((arg, i) => {
+    if (arg === flag) found.push(args.slice(i + 1, i + 1 + arity))
+  })
+  return found
+}
+
+describe('buildSandboxCommand', () => {
+  test('unshares every namespace, keeps no network, drops capabilities and user namespaces', () => {
+    const { command, args } = buildSandboxCommand(base, fakeHost())
+    expect(command).toBe('/usr/bin/bwrap')
+    for (const flag of [
+      '--unshare-all',
+      '--unshare-user',
+      '--disable-userns',
+      '--die-with-parent',
+      '--new-session',
+    ]) {
+      expect(args).toContain(flag)
+    }
+    expect(args).not.toContain('--share-net')
+    expect(operands(args, '--cap-drop', 1)).toEqual([['ALL']])
+    expect(operands(args, '--hostname', 1)).toEqual([['capsule']])
+    expect(operands(args, '--uid', 1)).toEqual([['1000']])
+  })
+
+  test('mirrors merged-/usr symlinks and binds only the loader cache and time zone from /etc', () => {
+    const { args } = buildSandboxCommand(base, fakeHost())
+    expect(operands(args, '--symlink', 2)).toEqual([
+      ['usr/bin', '/bin'],
+      ['usr/sbin', '/sbin'],
+      ['usr/lib', '/lib'],
+      ['usr/lib64', '/lib64'],
+      ['/usr/share/zoneinfo/Europe/Paris', '/etc/localtime'],
+    ])
+    expect(operands(args, '--ro-bind', 2)).toContainEqual(['/etc/ld.so.cache', '/etc/ld.so.cache'])
+    expect(args.filter((a) => a.startsWith('/etc/'))).toEqual([
+      '/etc/ld.so.cache',
+      '/etc/ld.so.cache',
+      '/etc/localtime',
+    ])
+  })
+
+  test('binds real top-level library directories on a host without merged /usr', () => {
+    const host = fakeHost({ '/bin': 'dir', '/lib': 'dir', '/lib64': 'missing' as never })
+    const { args } = buildSandboxCommand(base, {
+      ...host,
+      kind: (p) => (p === '/lib64' ? 'missing' : host.kind(p)),
+    })
+    expect(operands(args, '--ro-bind', 2)).toContainEqual(['/bin', '/bin'])
+    expect(operands(args, '--ro-bind', 2)).toContainEqual(['/lib', '/lib'])
+    expect(args).not.toContain('/lib64')
+  })
+
+  test('binds the interpreter prefix and read-only paths once each, skipping missing and nested ones', () => {
+    const { args } = buildSandboxCommand(
+      {
+        ...base,
+        readOnlyPaths: [
+          '/opt/py/lib/python3.11',
+          '/srv/worker',
+          '/srv/worker',
+          '/usr/lib/python3.11',
+          '/nonexistent',
+        ],
+      },
+      fakeHost(),
+    )
+    const binds = operands(args, '--ro-bind', 2).map(([source]) => source)
+    expect(binds).toEqual(['/usr', '/etc/ld.so.cache', '/opt/py', '/srv/worker'])
+  })
+
+  test('binds a symlinked prefix at both its real and its literal path', () => {
+    const { args } = buildSandboxCommand({ ...base, readOnlyPaths: ['/home/u/venv'] }, fakeHost())
+    expect(operands(args, '--ro-bind', 2)).toContainEqual(['/srv/venvs/a', '/srv/venvs/a'])
+    expect(operands(args, '--ro-bind', 2)).toContainEqual(['/home/u/venv', '/home/u/venv'])
+  })
+
+  test('gives a private size-capped /tmp and /dev/shm, then makes / and /dev read-only', () => {
+    const { args } = buildSandboxCommand({ ...base, shmSizeBytes: 1024 }, fakeHost())
+    const tmpfs = args.indexOf('/tmp')
+    expect(args.slice(tmpfs - 3, tmpfs + 1)).toEqual(['--size', String(64 * 1024 * 1024), '--tmpfs', '/tmp'])
+    const shm = args.indexOf('/dev/shm')
+    expect(args.slice(shm - 3, shm + 1)).toEqual(['--size', '1024', '--tmpfs', '/dev/shm'])
+    expect(operands(args, '--proc', 1)).toEqual([['/proc']])
+    expect(operands(args, '--dev', 1)).toEqual([['/dev']])
+    expect(operands(args, '--remount-ro', 1)).toEqual([['/dev'], ['/']])
+    // No bind of host /tmp, home, /run or /var.
+    const sources = [...operands(args, '--ro-bind', 2), ...operands(args, '--bind', 2)].map(([s]) => s)
+    expect(sources.filter((s) => /^\/(tmp|home|root|run|var)(\/|$)/.test(s ?? ''))).toEqual([])
+  })
+
+  test('binds explicit mounts after the private /tmp, writable only when asked', () => {
+    const { args } = buildSandboxCommand(
+      {
+        ...base,
+        mounts: [
+          { source: '/data/in', target: '/tmp/in', write: false },
+          { source: '/data/out', write: true },
+        ],
+      },
+      fakeHost(),
+    )
+    expect(operands(args, '--bind', 2)).toEqual([['/data/out', '/data/out']])
+    expect(operands(args, '--ro-bind', 2)).toContainEqual(['/data/in', '/tmp/in'])
+    expect(args.indexOf('/data/in')).toBeGreaterThan(args.indexOf('/tmp'))
+  })
+
+  test('keeps the environment off the command line and hands it back for spawn', () => {
+    const result = buildSandboxCommand(base, fakeHost())
+    expect(result.args.join('\0')).not.toContain('not-on-argv')
+    expect(result.args).not.toContain('--setenv')
+    expect(result.env).toEqual(base.env)
+  })
+
+  test('ends with the seccomp descriptor, the working directory and the command, limits applied inside', () => {
+    const { args } = buildSandboxCommand(
+      { ...base, cwd: '/tmp/work', seccomp: { fd: 5 }, limits: DEFAULT_SANDBOX_LIMITS },
+      fakeHost(),
+    )
+    expect(operands(args, '--seccomp', 1)).toEqual([['5']])
+    expect(operands(args, '--chdir', 1)).toEqual([['/tmp/work']])
+    const end = args.indexOf('--')
+    expect(args[end + 1]).toBe('/usr/bin/prlimit')
+    expect(args.slice(-4)).toEqual(['/opt/py/bin/python3.11', '-I', '-m', 'capsule_worker'])
+  })
+
+  test.each([
+    [{ bwrapPath: 'bwrap' }, /bwrapPath must be absolute/],
+    [{ executable: 'python3' }, /executable must be absolute/],
+    [{ network: true as unknown as false }, /network must be false/],
+    [{ tmpSizeBytes: 0 }, /tmpSizeBytes must be an integer ≥ 1 \(got 0\)/],
+    [{ readOnlyPaths: ['/'] }, /must not contain \//],
+    [{ readOnlyPaths: ['relative'] }, /must be absolute/],
+    [{ mounts: [{ source: '/data', target: '/proc', write: true }] }, /\/proc is reserved/],
+    [{ keepFds: [3, 4], seccomp: { fd: 4 } }, /descriptors collide/],
+    [{ keepFds: [1] }, /descriptors must be integers ≥ 3/],
+    [{ env: { 'A=B': 'x' } }, /not a valid environment variable/],
+  ] as Array<[Partial<SandboxRequest>, RegExp]>)('rejects a malformed request (%o)', (change, message) => {
+    expect(() => buildSandboxCommand({ ...base, ...change }, fakeHost())).toThrow(message)
+    try {
+      buildSandboxCommand({ ...base, ...change }, fakeHost())
+    } catch (error) {
+      expect((error as { code?: string }).code).toBe('INVALID_OPTIONS')
+    }
+  })
+})
