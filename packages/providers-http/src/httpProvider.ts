@@ -1,3 +1,4 @@
+import { rootCertificates } from 'node:tls'
 import { defineCapability, defineProvider, type ProviderDefinition } from '@capsule/provider-sdk'
 import { Agent, type Dispatcher, ProxyAgent } from 'undici'
 import { createFetchHandler } from './fetchHandler.js'
@@ -88,7 +89,8 @@ function createDispatcher(options: ResolvedHttpProviderOptions): Dispatcher {
   }
   if (options.proxy !== undefined) {
     const proxy = typeof options.proxy === 'string' ? { uri: options.proxy } : options.proxy
-    return new ProxyAgent({ ...common, uri: proxy.uri, token: proxy.token })
+    const ca = options.ca ? { ca: [...rootCertificates, ...options.ca] } : undefined
+    return new ProxyAgent({ ...common, uri: proxy.uri, token: proxy.token, requestTls: ca, proxyTls: ca })
   }
   return new Agent({
     ...common,

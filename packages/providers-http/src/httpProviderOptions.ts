@@ -86,7 +86,10 @@ export const httpProviderOptionsSchema = z
     maxRequestBytes: count(0).default(DEFAULT_MAX_REQUEST_BYTES),
     maxResponseBytes: count(0).default(DEFAULT_MAX_RESPONSE_BYTES),
     maxHeaderBytes: count(1024).default(DEFAULT_MAX_HEADER_BYTES),
-    timeoutMs: count(1).default(DEFAULT_TIMEOUT_MS),
+    // setTimeout fires at once beyond 2^31-1 ms; refuse rather than time out instantly.
+    timeoutMs: count(1)
+      .max(2_147_483_647, { error: 'must be an integer from 1 to 2147483647' })
+      .default(DEFAULT_TIMEOUT_MS),
     maxConcurrentPerSession: count(1).default(DEFAULT_MAX_CONCURRENT_PER_SESSION),
     maxQueuedPerSession: count(0).default(DEFAULT_MAX_QUEUED_PER_SESSION),
     injectHeaders: z
