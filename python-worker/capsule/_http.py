@@ -75,6 +75,9 @@ class Response:
     @property
     def encoding(self):
         """The charset named by Content-Type, or 'utf-8'."""
+        return self._charset() or "utf-8"
+
+    def _charset(self):
         ctype = self.headers.get("content-type", "")
         for part in ctype.split(";")[1:]:
             key, _, val = part.strip().partition("=")
@@ -87,7 +90,7 @@ class Response:
                     return charset
                 except LookupError:
                     break
-        return "utf-8"
+        return None
 
     @property
     def text(self):
@@ -95,9 +98,11 @@ class Response:
         return self.content.decode(self.encoding, "replace")
 
     def json(self, **kwargs):
-        """The body parsed as JSON."""
+        """The body parsed as JSON (decoded with the declared charset, else detected as json does)."""
         import json
 
+        if self._charset() is not None:
+            return json.loads(self.text, **kwargs)
         return json.loads(self.content, **kwargs)
 
     @property

@@ -7,6 +7,7 @@ import binascii
 
 #: Codec names in the order the worker prefers them when the host offers no list.
 DEFAULT_CODECS = ("msgpack", "json")
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 
 
 class CodecUnavailable(Exception):
@@ -84,8 +85,12 @@ def untag(obj):
                 if not isinstance(value, str):
                     raise ValueError("$b tag must hold a base64 string")
                 try:
-                    return binascii.a2b_base64(value.encode("ascii"))
-                except (binascii.Error, UnicodeEncodeError):
+                    data = value.encode("ascii")
+                    # a2b_base64 skips stray characters unless strict (3.11+): check them first.
+                    if data.translate(None, _BASE64_ALPHABET) or len(data) % 4:
+                        raise ValueError
+                    return binascii.a2b_base64(data)
+                except (binascii.Error, UnicodeEncodeError, ValueError):
                     raise ValueError("$b tag holds invalid base64") from None
             if key == "$esc":
                 if not isinstance(value, dict):

@@ -89,6 +89,13 @@ class Worker:
         sys.stdin = io.StringIO()  # input() without the io.input capability reads EOF
         sys.argv = [""]
         sys.modules["__main__"] = self.main_module
+        import builtins
+
+        if not hasattr(builtins, "help"):
+            # -S skips site, which is what normally installs help().
+            import _sitebuiltins
+
+            builtins.help = _sitebuiltins._Helper()
         self.gate.install()
         spawn = self._threading.Thread
         spawn(target=self._guard(self.pump.run), name="capsule-fd-pump", daemon=True).start()
