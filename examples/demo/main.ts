@@ -3,7 +3,13 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Capsule, type CapsuleOptions, type ExecutionResult, isCapsuleError, type Session } from '@capsule/core'
+import {
+  Capsule,
+  type CapsuleOptions,
+  type ExecutionResult,
+  isCapsuleError,
+  type Session,
+} from '@capsule/core'
 import { kvProvider } from '@capsule/example-kv-provider'
 import { fsProvider } from '@capsule/providers-fs'
 
@@ -16,8 +22,14 @@ const CELLS: Array<[title: string, code: string]> = [
     'a rich display',
     'class Badge:\n    def _repr_html_(self):\n        return "<b>capsule</b>"\n    def __repr__(self):\n        return "Badge()"\n\ndisplay(Badge())',
   ],
-  ['files through the fs capability', 'write_file("notes.txt", "hello from Python")\nprint(read_file("notes.txt"))\n[e["name"] for e in list_dir()["entries"]]'],
-  ['a third-party capability, sync and async', 'kv_set("greeting", "hi")\nawait asyncio.gather(kv_get("greeting"), kv_get("missing"))'],
+  [
+    'files through the fs capability',
+    'write_file("notes.txt", "hello from Python")\nprint(read_file("notes.txt"))\n[e["name"] for e in list_dir()["entries"]]',
+  ],
+  [
+    'a third-party capability, sync and async',
+    'kv_set("greeting", "hi")\nawait asyncio.gather(kv_get("greeting"), kv_get("missing"))',
+  ],
   ['input() answered by the host', 'name = input("Your name? ")\nf"Hello, {name}!"'],
   [
     'an escape attempt, refused',
@@ -42,7 +54,9 @@ async function main(): Promise<void> {
   } catch (error) {
     if (!isCapsuleError(error, 'SANDBOX_UNAVAILABLE')) throw error
     console.log(`The bubblewrap sandbox is not available here:\n  ${error.message}`)
-    console.log("This demo opts out explicitly with sandbox: 'none' (Python then has the host user's authority).\n")
+    console.log(
+      "This demo opts out explicitly with sandbox: 'none' (Python then has the host user's authority).\n",
+    )
     await capsule.close()
     capsule = new Capsule({ ...options, sandbox: 'none' })
     session = await capsule.session()
@@ -67,7 +81,10 @@ async function main(): Promise<void> {
 function show(result: ExecutionResult): void {
   if (result.stdout) console.log(indent(result.stdout.trimEnd(), '  stdout | '))
   if (result.stderr) console.log(indent(result.stderr.trimEnd(), '  stderr | '))
-  for (const display of result.displays) console.log(`  display | ${Object.keys(display.data).join(', ')}: ${String(display.data['text/html'] ?? display.data['text/plain'])}`)
+  for (const display of result.displays)
+    console.log(
+      `  display | ${Object.keys(display.data).join(', ')}: ${String(display.data['text/html'] ?? display.data['text/plain'])}`,
+    )
   if (result.value) console.log(`  value  = ${String(result.value['text/plain'])}`)
   if (result.error) console.log(indent(result.error.traceback.join('').trimEnd(), '  error  | '))
   console.log(`  (${result.status}, cell ${result.executionCount}, ${result.durationMs.toFixed(1)} ms)\n`)

@@ -11,12 +11,13 @@ import { TOKENS } from './di/tokens.js'
 import { CapsuleError } from './errors.js'
 import type { PromiseRecord, PromiseStore } from './promises/promiseStore.js'
 import type { CodecName } from './protocol/codec.js'
+import { probeSandbox, type SandboxMount, sandboxUnavailableError } from './sandbox/index.js'
 import type { SecurityPolicy } from './security/securityPolicy.js'
 import { DEFAULT_LIMITS, type Limits, limitsSchema } from './session/limits.js'
 import { type InputHandler, Session } from './session/session.js'
 import type { Clock } from './util/clock.js'
 import { type PythonInterpreterInfo, probePythonInterpreter } from './worker/pythonInterpreter.js'
-import { buildWorkerCommand } from './worker/workerCommand.js'
+import { buildWorkerLaunch } from './worker/workerLauncher.js'
 import { WorkerProcess } from './worker/workerProcess.js'
 
 /** Whether the worker runs inside bubblewrap: required, never, or below `unrestricted` (default). */
@@ -34,6 +35,13 @@ export interface CapsuleOptions {
   deny?: string[]
   /** Worker isolation (default `auto`). */
   sandbox?: SandboxMode
+  /**
+   * Host directories bound into the sandbox for heavy data work. These are OUTSIDE the capability
+   * audit: Python reaches them with plain `open()`. Ignored without a sandbox.
+   */
+  mounts?: SandboxMount[]
+  /** The bubblewrap binary (default: `bwrap` on PATH). */
+  bwrapPath?: string
   limits?: Partial<Limits>
   /** The Python interpreter (default: `CAPSULE_PYTHON`, else `python3` on PATH). */
   python?: string
@@ -94,6 +102,14 @@ const optionsSchema = z
     allow: z.array(z.string()).optional(),
     deny: z.array(z.string()).optional(),
     sandbox: z.enum(['auto', 'bwrap', 'none']).optional(),
+    mounts: z
+      .array(
+        z
+          .object({ source: z.string().min(1), target: z.string().min(1).optional(), write: z.boolean() })
+          .strict(),
+      )
+      .optional(),
+    bwrapPath: z.string().min(1).optional(),
     limits: limitsSchema.optional(),
     python: z.string().min(1).optional(),
     codec: z.enum(['auto', 'msgpack', 'json']).optional(),
@@ -193,7 +209,10 @@ export class Capsule {
     const policy = this.#policy.narrow({ level: options.level, allow: options.allow, deny: options.deny })
     const limits = { ...this.#limits, ...options.limits }
     const sandbox = this.#sandboxFor(policy.level)
-    const interpreter = await this.#probeInterpreter()
+    const [interpreter, bwrapPath] = await Promise.all([
+      this.#probeInterpreter(),
+      sandbox === 'bwrap' ? this.#probeSandbox() : undefined,
+    ])
     this.#assertOpen()
     const session = new Session({
       id: `ses_${randomBytes(6).toString('hex')}`,
@@ -208,9 +227,13 @@ export class Capsule {
       startWorker: (init, handlers) =>
         WorkerProcess.start(
           {
-            command: buildWorkerCommand({
+            command: buildWorkerLaunch({
               interpreter,
               codecs: this.#codecs(interpreter),
+              sandbox: bwrapPath
+                ? { mode: 'bwrap', bwrapPath, mounts: this.#options.mounts ?? [] }
+                : { mode: 'none' },
+              limits,
               env: this.#options.env,
               cwd: this.#options.cwd,
             }),
@@ -289,10 +312,14 @@ export class Capsule {
   #sandboxFor(level: SecurityLevel): 'none' | 'bwrap' {
     if (this.sandbox === 'none') return 'none'
     if (this.sandbox === 'auto' && level === 'unrestricted') return 'none'
-    throw new CapsuleError(
-      'SANDBOX_UNAVAILABLE',
-      "the bubblewrap sandbox is not available in this build; pass sandbox: 'none' to run workers without it",
-    )
+    return 'bwrap'
+  }
+
+  // Never falls back silently: a sandbox that is needed and cannot start is SANDBOX_UNAVAILABLE.
+  async #probeSandbox(): Promise<string> {
+    const probe = await probeSandbox(this.#options.bwrapPath)
+    if (!probe.available) throw sandboxUnavailableError(probe)
+    return probe.bwrapPath
   }
 
   #probeInterpreter(): Promise<PythonInterpreterInfo> {

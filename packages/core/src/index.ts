@@ -23,6 +23,24 @@ export { MemoryPromiseStore } from './promises/promiseStore.js'
 export type { CodecName } from './protocol/codec.js'
 export type { MimeBundle } from './protocol/messages.js'
 export { PROTOCOL_VERSION } from './protocol/messages.js'
+export type {
+  SandboxCommand,
+  SandboxLimits,
+  SandboxMount,
+  SandboxProbe,
+  SandboxRequest,
+  SandboxUnavailableReason,
+  WorkerCgroup,
+} from './sandbox/index.js'
+export {
+  buildSandboxCommand,
+  buildSeccompFilter,
+  createWorkerCgroup,
+  DEFAULT_SANDBOX_LIMITS,
+  MIN_BWRAP_VERSION,
+  probeSandbox,
+  sandboxUnavailableError,
+} from './sandbox/index.js'
 export type { GrantOptions, PolicyDecision } from './security/securityPolicy.js'
 export { SecurityPolicy } from './security/securityPolicy.js'
 export type {

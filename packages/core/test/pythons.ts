@@ -9,9 +9,16 @@ export interface TestPython {
 }
 
 function probe(python: string): { real: string; msgpack: boolean } | undefined {
-  const result = spawnSync(python, ['-c', 'import sys,os\ntry:\n import msgpack; m=1\nexcept Exception: m=0\nprint(os.path.realpath(sys.executable), m)'], {
-    encoding: 'utf8',
-  })
+  const result = spawnSync(
+    python,
+    [
+      '-c',
+      'import sys,os\ntry:\n import msgpack; m=1\nexcept Exception: m=0\nprint(os.path.realpath(sys.executable), m)',
+    ],
+    {
+      encoding: 'utf8',
+    },
+  )
   if (result.status !== 0) return undefined
   const [real, msgpack] = result.stdout.trim().split(' ')
   return { real: realpathSync(real!), msgpack: msgpack === '1' }
@@ -28,7 +35,11 @@ export function testPythons(): TestPython[] {
     const found = probe(python)
     if (!found || seen.has(found.real)) continue
     seen.add(found.real)
-    out.push({ label: `${python} (${found.msgpack ? 'msgpack' : 'json'})`, python, codec: found.msgpack ? 'msgpack' : 'json' })
+    out.push({
+      label: `${python} (${found.msgpack ? 'msgpack' : 'json'})`,
+      python,
+      codec: found.msgpack ? 'msgpack' : 'json',
+    })
     if (found.msgpack) out.push({ label: `${python} (json forced)`, python, codec: 'json' })
   }
   return out

@@ -98,9 +98,10 @@ export class SecurityPolicy {
         `a session cannot widen the Capsule's level ${this.level} to ${level}`,
       )
     }
+    // A session that names no `allow` keeps the Capsule's; the Capsule's deny applies through the parent.
     const narrowed = new SecurityPolicy(
       this.#registry,
-      { level, allow: options.allow, deny: options.deny },
+      { level, allow: options.allow ?? this.allow, deny: options.deny },
       this,
     )
     for (const id of narrowed.allow) {

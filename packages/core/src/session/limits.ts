@@ -21,8 +21,18 @@ export interface Limits {
   heartbeatTimeoutMs: number
   /** Output coalescing delay in the worker. */
   outputFlushMs: number
-  /** Worker address-space limit in MiB (applied by the sandbox layer). 0 = none. */
+  /** Worker address-space limit in MiB (RLIMIT_AS, and cgroup memory.max where available). 0 = none. */
   memoryMb: number
+  /** Processes and threads of a worker (a cgroup pids limit where available, RLIMIT_NPROC). 0 = none. */
+  maxProcesses: number
+  /** Open files per process (RLIMIT_NOFILE). 0 = none. */
+  maxOpenFiles: number
+  /** Largest file a worker may write, in MiB (RLIMIT_FSIZE). 0 = none. */
+  maxFileSizeMb: number
+  /** CPU seconds over a worker's life (RLIMIT_CPU); the worker is killed past it. 0 = none. */
+  cpuSeconds: number
+  /** Size of the sandbox's private /tmp, in MiB. */
+  tmpSizeMb: number
 }
 
 /** The defaults of {@link Limits}. */
@@ -38,6 +48,11 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   heartbeatTimeoutMs: 30_000,
   outputFlushMs: 10,
   memoryMb: 1024,
+  maxProcesses: 128,
+  maxOpenFiles: 256,
+  maxFileSizeMb: 64,
+  cpuSeconds: 0,
+  tmpSizeMb: 64,
 })
 
 const ms = z
@@ -69,6 +84,11 @@ export const limitsSchema = z
     heartbeatTimeoutMs: positive,
     outputFlushMs: ms,
     memoryMb: ms,
+    maxProcesses: ms,
+    maxOpenFiles: ms,
+    maxFileSizeMb: ms,
+    cpuSeconds: ms,
+    tmpSizeMb: positive,
   })
   .partial()
   .strict()

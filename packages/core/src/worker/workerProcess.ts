@@ -19,7 +19,13 @@ export interface WorkerCommand {
   env: Record<string, string>
   cwd?: string
   /** Extra stdio entries after fd 4 (e.g. a seccomp program for bwrap), by fd number. */
-  extraStdio?: Array<Readable | 'ignore' | 'pipe'>
+  extraStdio?: Array<number | 'ignore' | 'pipe'>
+  /** Runs right after spawn (close the host's copies of descriptors handed over). */
+  afterSpawn?(): void
+  /** Runs once the process is gone (remove its cgroup). */
+  afterExit?(): Promise<void> | void
+  /** Names the limit a worker died of (an OOM kill, the CPU limit), when its exit says so. */
+  classifyExit?(exit: { exitCode: number | null; signal: NodeJS.Signals | null }): CapsuleError | undefined
 }
 
 /** How one worker process is started and watched. */
@@ -82,6 +88,7 @@ export class WorkerProcess {
       env: command.env,
       cwd: command.cwd,
     })
+    command.afterSpawn?.()
     this.#lastHeartbeatAt = Date.now()
     const [, stdout, stderr, toWorker, fromWorker] = this.#child.stdio as [
       unknown,
@@ -346,16 +353,19 @@ export class WorkerProcess {
     this.#state = 'exited'
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer)
     this.#transport.close()
+    const status = { exitCode: this.#child.exitCode, signal: this.#child.signalCode }
     const exit: WorkerExit = {
-      exitCode: this.#child.exitCode,
-      signal: this.#child.signalCode,
-      reason: this.#reason,
+      ...status,
+      reason: this.#reason ?? this.#options.command.classifyExit?.(status),
       stderrTail: this.#stderrTail.trim(),
     }
+    Promise.resolve()
+      .then(() => this.#options.command.afterExit?.())
+      .catch(() => {})
     this.#exit = exit
     if (wasStarting) {
       const reason =
-        this.#reason ??
+        exit.reason ??
         new CapsuleError(
           'WORKER_START_FAILED',
           `the worker exited during start-up (${describeExit(exit)})${exit.stderrTail ? `: ${exit.stderrTail.slice(-1000)}` : ''}`,

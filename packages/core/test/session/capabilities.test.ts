@@ -26,8 +26,12 @@ describe.each(testPythons())('capabilities on $label', ({ python, codec }) => {
 
   test('a granted capability is a global with a real signature and a useful docstring', async () => {
     const { session } = await open()
-    const result = await session.run('import inspect\n(str(inspect.signature(echo)), echo.__doc__.splitlines()[0], echo.__name__)')
-    expect(result.value?.['text/plain']).toBe(`('(text: str, times: int = 1)', 'Return the text.', 'echo')`)
+    const result = await session.run(
+      'import inspect\n(str(inspect.signature(echo)), echo.__doc__.splitlines()[0], echo.__name__)',
+    )
+    expect(result.value?.['text/plain']).toBe(
+      `('(text: str, times: int = 1) -> str', 'Return the text.', 'echo')`,
+    )
     const help = await session.run('help(echo)')
     expect(help.stdout).toContain('text (str): what to echo')
   })
@@ -50,7 +54,9 @@ describe.each(testPythons())('capabilities on $label', ({ python, codec }) => {
   test('inside a coroutine a call is awaitable, and 50 calls of a 100 ms handler run concurrently', async () => {
     const { session } = await open()
     const started = performance.now()
-    const result = await session.run('import asyncio\nvalues = await asyncio.gather(*[slow(100, value=i) for i in range(50)])\nsum(values)')
+    const result = await session.run(
+      'import asyncio\nvalues = await asyncio.gather(*[slow(100, value=i) for i in range(50)])\nsum(values)',
+    )
     const elapsed = performance.now() - started
     expect(result.value?.['text/plain']).toBe(String((49 * 50) / 2))
     // Sequential would take 5 s.
@@ -99,7 +105,9 @@ describe.each(testPythons())('capabilities on $label', ({ python, codec }) => {
     expect(text).toContain("('bad args', 'InvalidArguments', 'INVALID_ARGUMENT')")
     expect(text).toContain('internal error in test.fail')
     expect(text).not.toContain('shadow')
-    expect((await session.run('issubclass(capsule.CapabilityDenied, PermissionError)')).value?.['text/plain']).toBe('True')
+    expect(
+      (await session.run('issubclass(capsule.CapabilityDenied, PermissionError)')).value?.['text/plain'],
+    ).toBe('True')
   })
 
   test('a call frame forged for a capability the session was not granted is denied, audited and never run', async () => {
@@ -115,7 +123,9 @@ describe.each(testPythons())('capabilities on $label', ({ python, codec }) => {
     )
     expect(result.value?.['text/plain']).toBe("'sent'")
     expect(log).not.toContain('write')
-    expect(audit).toContainEqual(expect.objectContaining({ capability: 'test.write', decision: 'denied', rule: 'not-granted:sandbox' }))
+    expect(audit).toContainEqual(
+      expect.objectContaining({ capability: 'test.write', decision: 'denied', rule: 'not-granted:sandbox' }),
+    )
   })
 
   test('deny wins over allow, and sessions can narrow but not widen', async () => {
@@ -133,7 +143,12 @@ describe.each(testPythons())('capabilities on $label', ({ python, codec }) => {
     const { session, log, capsule } = await open()
     const running = session.run('slow(10000)')
     await new Promise((resolve) => setTimeout(resolve, 200))
-    expect(capsule.promises.list({ sessionId: session.id }).map((p) => p.kind).sort()).toEqual(['call', 'execute'])
+    expect(
+      capsule.promises
+        .list({ sessionId: session.id })
+        .map((p) => p.kind)
+        .sort(),
+    ).toEqual(['call', 'execute'])
     await session.interrupt()
     const result = await running
     expect(result.status).toBe('interrupted')
@@ -153,7 +168,9 @@ describe.each(testPythons())('capabilities on $label', ({ python, codec }) => {
 
   test('a worker that dies during a call leaves no pending promise', async () => {
     const { session, log, capsule } = await open()
-    const running = session.run('import threading, os, time\nthreading.Timer(0.2, lambda: os._exit(9)).start()\nslow(10000)')
+    const running = session.run(
+      'import threading, os, time\nthreading.Timer(0.2, lambda: os._exit(9)).start()\nslow(10000)',
+    )
     await expect(running).rejects.toMatchObject({ code: 'WORKER_EXITED' })
     expect(log).toContain('slow:aborted')
     expect(capsule.promises.list()).toEqual([])
@@ -165,7 +182,9 @@ describe.each(testPythons())('capabilities on $label', ({ python, codec }) => {
         throw new Error('audit store down')
       },
     })
-    const result = await session.run('import capsule\ntry:\n    echo("x")\nexcept capsule.CapabilityError as e:\n    r = e.code\nr')
+    const result = await session.run(
+      'import capsule\ntry:\n    echo("x")\nexcept capsule.CapabilityError as e:\n    r = e.code\nr',
+    )
     expect(result.value?.['text/plain']).toBe("'UNAVAILABLE'")
     expect(log).toEqual([])
   })

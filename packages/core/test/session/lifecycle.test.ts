@@ -40,7 +40,9 @@ describe('interrupt', () => {
   test('code that ignores the interrupt is killed after the grace period; the session restarts and says the state was lost', async () => {
     const { session } = await open({ limits: { interruptGraceMs: 300 } })
     await session.run('kept = 1')
-    const running = session.run('while True:\n    try:\n        while True: pass\n    except KeyboardInterrupt:\n        pass')
+    const running = session.run(
+      'import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass',
+    )
     await new Promise((resolve) => setTimeout(resolve, 100))
     await session.interrupt()
     const result = await running
@@ -73,7 +75,9 @@ describe('ordering', () => {
   test('a caller that will not wait gets SESSION_BUSY while another execution runs', async () => {
     const { session } = await open()
     const running = session.run('import time\ntime.sleep(0.2)')
-    expect(() => session.execute('1', { wait: false })).toThrow(expect.objectContaining({ code: 'SESSION_BUSY' }))
+    expect(() => session.execute('1', { wait: false })).toThrow(
+      expect.objectContaining({ code: 'SESSION_BUSY' }),
+    )
     await running
   })
 
@@ -89,24 +93,30 @@ describe('worker death', () => {
   test.each([
     ['os._exit(3)', 'import os\nos._exit(3)', { exitCode: 3 }],
     ['a segfault through ctypes', 'import ctypes\nctypes.string_at(0)', { signal: 'SIGSEGV' }],
-  ])('%s gives the running execution WORKER_EXITED, rejects the queue, and the session restarts', async (_, code, expected) => {
-    const { session, capsule } = await open()
-    const running = session.run(code)
-    const queued = session.run('1')
-    const error = await running.catch((e) => e)
-    expect(error).toMatchObject({ code: 'WORKER_EXITED', details: expect.objectContaining(expected) })
-    await expect(queued).rejects.toMatchObject({ code: 'WORKER_EXITED' })
-    expect(session.state).toBe('dead')
-    expect((await session.run('2 + 2')).value?.['text/plain']).toBe('4')
-    expect(capsule.promises.list()).toEqual([])
-  })
+  ])(
+    '%s gives the running execution WORKER_EXITED, rejects the queue, and the session restarts',
+    async (_, code, expected) => {
+      const { session, capsule } = await open()
+      const running = session.run(code)
+      const queued = session.run('1')
+      const error = await running.catch((e) => e)
+      expect(error).toMatchObject({ code: 'WORKER_EXITED', details: expect.objectContaining(expected) })
+      await expect(queued).rejects.toMatchObject({ code: 'WORKER_EXITED' })
+      expect(session.state).toBe('dead')
+      expect((await session.run('2 + 2')).value?.['text/plain']).toBe('4')
+      expect(capsule.promises.list()).toEqual([])
+    },
+  )
 
   test('a SIGKILL from outside is reported with the signal', async () => {
     const { session } = await open()
     const running = session.run('import time\ntime.sleep(30)')
     await new Promise((resolve) => setTimeout(resolve, 100))
     process.kill(session.info().pid!, 'SIGKILL')
-    await expect(running).rejects.toMatchObject({ code: 'WORKER_EXITED', details: expect.objectContaining({ signal: 'SIGKILL' }) })
+    await expect(running).rejects.toMatchObject({
+      code: 'WORKER_EXITED',
+      details: expect.objectContaining({ signal: 'SIGKILL' }),
+    })
     await session.restart()
     expect((await session.run('3')).value?.['text/plain']).toBe('3')
   })
@@ -130,9 +140,20 @@ describe('a malicious worker', () => {
   test.each([
     ['an oversized length prefix', forge('struct.pack(">I", 0xFFFFFFF0) + b"x" * 16')],
     ['an undecodable body', forge('struct.pack(">I", 5) + b"\\xc1\\xc1\\xc1\\xc1\\xc1"')],
-    ['an unknown message type', forge('(lambda b: struct.pack(">I", len(b)) + b)(json.dumps({"type": "bogus"}).encode())')],
-    ['a result for another execution', forge('(lambda b: struct.pack(">I", len(b)) + b)(json.dumps({"type": "result", "id": 999, "count": 1, "value": None}).encode())')],
-    ['a frame truncated by exit', 'import os, struct\nos.write(int(os.environ.get("CAPSULE_FD_OUT", "4")), struct.pack(">I", 100) + b"abc")\nos._exit(0)'],
+    [
+      'an unknown message type',
+      forge('(lambda b: struct.pack(">I", len(b)) + b)(json.dumps({"type": "bogus"}).encode())'),
+    ],
+    [
+      'a result for another execution',
+      forge(
+        '(lambda b: struct.pack(">I", len(b)) + b)(json.dumps({"type": "result", "id": 999, "count": 1, "value": None}).encode())',
+      ),
+    ],
+    [
+      'a frame truncated by exit',
+      'import os, struct\nos.write(int(os.environ.get("CAPSULE_FD_OUT", "4")), struct.pack(">I", 100) + b"abc")\nos._exit(0)',
+    ],
   ])('%s ends the worker with PROTOCOL_ERROR and the host keeps going', async (_, code) => {
     const { session } = await open({ codec: 'json' })
     const error = await session.run(code).catch((e) => e)
@@ -156,7 +177,10 @@ describe('interpreters', () => {
     )
     chmodSync(fake, 0o755)
     const capsule = new Capsule({ sandbox: 'none', python: fake })
-    await expect(capsule.session()).rejects.toMatchObject({ code: 'PYTHON_UNSUPPORTED', message: expect.stringContaining('3.7.9') })
+    await expect(capsule.session()).rejects.toMatchObject({
+      code: 'PYTHON_UNSUPPORTED',
+      message: expect.stringContaining('3.7.9'),
+    })
   })
 
   test('CAPSULE_PYTHON selects the interpreter', async () => {
@@ -197,7 +221,9 @@ describe('closing', () => {
 
   test('options are validated eagerly with a precise message', () => {
     expect(() => new Capsule({ limits: { callTimeoutMs: 0 } })).toThrow(/limits\.callTimeoutMs/)
-    expect(() => new Capsule({ level: 'root' as never })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+    expect(() => new Capsule({ level: 'root' as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    )
     expect(() => new Capsule({ bogus: 1 } as never)).toThrow(/bogus|Unrecognized/)
   })
 })

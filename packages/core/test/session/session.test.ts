@@ -35,7 +35,11 @@ describe.each(testPythons())('a session on $label', ({ python, codec }) => {
     const result = await session.run(
       'class R:\n  def __repr__(self): return "R()"\n  def _repr_html_(self): return "<i>r</i>"\n  def _repr_markdown_(self): raise ValueError("no")\n  def _repr_json_(self): return {"a": 1}\nR()',
     )
-    expect(result.value).toEqual({ 'text/plain': 'R()', 'text/html': '<i>r</i>', 'application/json': { a: 1 } })
+    expect(result.value).toEqual({
+      'text/plain': 'R()',
+      'text/html': '<i>r</i>',
+      'application/json': { a: 1 },
+    })
   })
 
   test('captures print, sys.stdout.write, os.write(1) and child processes, all before the result', async () => {
@@ -56,7 +60,9 @@ describe.each(testPythons())('a session on $label', ({ python, codec }) => {
 
   test('streams output as it happens, not only at the end', async () => {
     const seen: string[] = []
-    for await (const event of session.execute('import time\nprint("early", flush=True)\ntime.sleep(0.3)\nprint("late")')) {
+    for await (const event of session.execute(
+      'import time\nprint("early", flush=True)\ntime.sleep(0.3)\nprint("late")',
+    )) {
       if (event.type === 'stdout') seen.push(event.text)
       if (event.type === 'stdout' && event.text.includes('early')) expect(seen.join('')).not.toContain('late')
     }
@@ -64,8 +70,12 @@ describe.each(testPythons())('a session on $label', ({ python, codec }) => {
   })
 
   test('display() sends a display event mid-execution', async () => {
-    const result = await session.run('class D:\n  def _repr_svg_(self): return "<svg/>"\n  def __repr__(self): return "D"\ndisplay(D())\nprint("after")')
-    expect(result.displays).toEqual([{ data: { 'text/plain': 'D', 'image/svg+xml': '<svg/>' }, metadata: {} }])
+    const result = await session.run(
+      'class D:\n  def _repr_svg_(self): return "<svg/>"\n  def __repr__(self): return "D"\ndisplay(D())\nprint("after")',
+    )
+    expect(result.displays).toEqual([
+      { data: { 'text/plain': 'D', 'image/svg+xml': '<svg/>' }, metadata: {} },
+    ])
     expect(result.stdout).toBe('after\n')
   })
 
@@ -113,7 +123,9 @@ describe.each(testPythons())('a session on $label', ({ python, codec }) => {
   test('input() and getpass() round-trip to the host through the input event', async () => {
     const prompts: Array<[string, boolean]> = []
     let result: unknown
-    for await (const event of session.execute('import getpass\nname = input("name? ")\npw = getpass.getpass("pw? ")\n(name, pw)')) {
+    for await (const event of session.execute(
+      'import getpass\nname = input("name? ")\npw = getpass.getpass("pw? ")\n(name, pw)',
+    )) {
       if (event.type === 'input') {
         prompts.push([event.prompt, event.password])
         event.reply(event.password ? 'hunter2' : 'Ada')

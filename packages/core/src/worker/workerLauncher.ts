@@ -1,0 +1,129 @@
+import { workerRoot } from '@capsule/python-worker'
+import { CapsuleError } from '../errors.js'
+import type { CodecName } from '../protocol/codec.js'
+import {
+  applyLimitsCommand,
+  buildSandboxCommand,
+  buildSeccompFilter,
+  createWorkerCgroup,
+  openSeccompFd,
+  type SandboxLimits,
+  type SandboxMount,
+} from '../sandbox/index.js'
+import type { Limits } from '../session/limits.js'
+import type { PythonInterpreterInfo } from './pythonInterpreter.js'
+import { buildWorkerCommand } from './workerCommand.js'
+import type { WorkerCommand } from './workerProcess.js'
+
+/** How one worker is launched: with which interpreter, codec, isolation and limits. */
+export interface WorkerLaunchOptions {
+  interpreter: PythonInterpreterInfo
+  codecs: readonly CodecName[]
+  sandbox: { mode: 'none' } | { mode: 'bwrap'; bwrapPath: string; mounts: readonly SandboxMount[] }
+  limits: Limits
+  env?: Record<string, string>
+  cwd?: string
+  /** Where prlimit lives (util-linux). */
+  prlimitPath?: string
+}
+
+const MIB = 1024 * 1024
+const SECCOMP_FD = 5
+
+/** The rlimit/cgroup view of the session limits: 0 means no limit. */
+export function sandboxLimitsOf(limits: Limits): SandboxLimits {
+  const orInfinity = (value: number, scale = 1) => (value > 0 ? value * scale : Number.POSITIVE_INFINITY)
+  return {
+    memoryBytes: orInfinity(limits.memoryMb, MIB),
+    maxProcesses: orInfinity(limits.maxProcesses),
+    maxOpenFiles: orInfinity(limits.maxOpenFiles),
+    maxFileSizeBytes: orInfinity(limits.maxFileSizeMb, MIB),
+    cpuSeconds: orInfinity(limits.cpuSeconds),
+  }
+}
+
+/**
+ * Builds the command of one worker: plain python under rlimits, or python inside bubblewrap with a
+ * seccomp filter, rlimits and, where the host allows, a cgroup for memory and processes.
+ */
+export function buildWorkerLaunch(options: WorkerLaunchOptions): WorkerCommand {
+  const { interpreter, limits } = options
+  const sandboxLimits = sandboxLimitsOf(limits)
+  if (options.sandbox.mode === 'none') {
+    const plain = buildWorkerCommand({
+      interpreter,
+      codecs: options.codecs,
+      env: options.env,
+      cwd: options.cwd,
+    })
+    const limited = applyLimitsCommand(sandboxLimits, plain, options.prlimitPath)
+    return { ...plain, ...limited, classifyExit: (exit) => classifyLimitExit(exit, limits, null) }
+  }
+  const inner = buildWorkerCommand({
+    interpreter,
+    codecs: options.codecs,
+    env: { ...options.env, HOME: '/tmp' },
+  })
+  const seccomp = openSeccompFd(buildSeccompFilter())
+  let command: { command: string; args: string[]; env: Record<string, string> }
+  try {
+    command = buildSandboxCommand({
+      bwrapPath: options.sandbox.bwrapPath,
+      executable: interpreter.executable,
+      args: inner.args,
+      env: inner.env,
+      cwd: '/tmp',
+      readOnlyPaths: [interpreter.prefix, interpreter.basePrefix, ...interpreter.sysPath, workerRoot],
+      mounts: [...options.sandbox.mounts],
+      tmpSizeBytes: limits.tmpSizeMb * MIB,
+      keepFds: [3, 4],
+      seccomp: { fd: SECCOMP_FD },
+      limits: sandboxLimits,
+      prlimitPath: options.prlimitPath,
+      network: false,
+    })
+  } catch (error) {
+    seccomp.close()
+    throw error
+  }
+  const cgroup = createWorkerCgroup(sandboxLimits)
+  const launcher = cgroup ? cgroup.wrapCommand(command) : command
+  return {
+    command: launcher.command,
+    args: launcher.args,
+    env: command.env,
+    extraStdio: [seccomp.fd],
+    afterSpawn: () => seccomp.close(),
+    afterExit: async () => {
+      await cgroup?.dispose()
+    },
+    classifyExit: (exit) => classifyLimitExit(exit, limits, cgroup?.memoryEvents()?.oomKill ?? null),
+  }
+}
+
+/** Names the limit a worker died of, when the way it died says so. */
+function classifyLimitExit(
+  exit: { exitCode: number | null; signal: NodeJS.Signals | null },
+  limits: Limits,
+  oomKills: number | null,
+): CapsuleError | undefined {
+  if (oomKills !== null && oomKills > 0) {
+    return new CapsuleError(
+      'LIMIT_EXCEEDED',
+      `LIMIT_EXCEEDED: memory — the worker used more than ${limits.memoryMb} MiB and was killed`,
+      {
+        details: { limit: 'memory', memoryMb: limits.memoryMb },
+      },
+    )
+  }
+  if (exit.signal === 'SIGXCPU') {
+    return new CapsuleError(
+      'LIMIT_EXCEEDED',
+      `LIMIT_EXCEEDED: cpu — the worker used more than ${limits.cpuSeconds} CPU seconds`,
+      {
+        details: { limit: 'cpu', cpuSeconds: limits.cpuSeconds },
+      },
+    )
+  }
+  return undefined
+}
