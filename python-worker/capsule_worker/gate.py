@@ -39,6 +39,9 @@ class InterruptGate:
         self.loop = None
         #: Whether the current execution was interrupted by cancelling its task.
         self.cancelled = False
+        #: An interrupt was deferred because a worker frame was running; delivered at the next
+        #: safe point (:meth:`deliver_pending`) or by a retried signal.
+        self.pending = False
         self._retry_scheduled = False
 
     def install(self):
@@ -61,6 +64,7 @@ class InterruptGate:
     def disarm(self):
         """No user code runs on the main thread any more."""
         self.armed_id = None
+        self.pending = False
         self.task = None
         self.loop = None
 
@@ -109,9 +113,27 @@ class InterruptGate:
             self._defer()
             return
         self.requested_id = None
+        self.pending = False
         raise KeyboardInterrupt
 
+    def deliver_pending(self):
+        """Raise a deferred KeyboardInterrupt now, if one waits for this (main) thread's user code.
+
+        Called by worker code that user code calls often (``sys.stdout.write``) once it is done
+        with its own state, so a loop that mostly prints stops at once.
+        """
+        if (
+            self.pending
+            and self.armed_id is not None
+            and self.requested_id == self.armed_id
+            and _thread.get_ident() == self._main_ident
+        ):
+            self.pending = False
+            self.requested_id = None
+            raise KeyboardInterrupt
+
     def _defer(self):
+        self.pending = True
         if not self._retry_scheduled:
             self._retry_scheduled = True
             _thread.start_new_thread(self._retry, (self.requested_id,))

@@ -189,10 +189,11 @@ class OutputSink:
 class StreamWriter(io.TextIOBase):
     """``sys.stdout``/``sys.stderr``: a buffered text stream that sends ``stream`` frames."""
 
-    def __init__(self, sink, name, fd):
+    def __init__(self, sink, name, fd, gate=None):
         self._sink = sink
         self._name = name
         self._fd = fd
+        self._gate = gate
         self.buffer = _BinaryWriter(self)
 
     @property
@@ -224,6 +225,9 @@ class StreamWriter(io.TextIOBase):
             s = str(s)
         if s and self._sink.write(self._name, clean_text(s)):
             self._sink.flush()
+        gate = self._gate
+        if gate is not None and gate.pending:
+            gate.deliver_pending()  # an interrupt that arrived while we held the sink's state
         return len(s)
 
     def flush(self):

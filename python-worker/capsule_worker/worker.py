@@ -84,8 +84,8 @@ class Worker:
 
         from capsule_worker.output import StreamWriter
 
-        sys.stdout = StreamWriter(self.sink, "stdout", 1)
-        sys.stderr = StreamWriter(self.sink, "stderr", 2)
+        sys.stdout = StreamWriter(self.sink, "stdout", 1, self.gate)
+        sys.stderr = StreamWriter(self.sink, "stderr", 2, self.gate)
         sys.stdin = io.StringIO()  # input() without the io.input capability reads EOF
         sys.argv = [""]
         sys.modules["__main__"] = self.main_module

@@ -89,7 +89,9 @@ class StubTest(SharedWorkerTestCase):
     def test_help_shows_the_signature_and_doc(self):
         outcome = self.run_cell("help(read_file)")
         text = outcome.text()
-        self.assertIn("read_file(path: str, encoding: str | None = 'utf-8', *, follow: bool = False", text)
+        # Python 3.13 spreads long signatures over several lines.
+        for part in ("read_file(", "path: str", "encoding: str | None = 'utf-8'", "follow: bool = False", ") -> str | bytes"):
+            self.assertIn(part, text)
         self.assertIn("Read a file from the workspace.", text)
 
     def test_a_sync_call_sends_only_the_arguments_passed_and_returns_the_value(self):
