@@ -210,10 +210,15 @@ class Worker:
             return
         except (FrameTooLarge, TypeError, ValueError, OverflowError):
             pass
-        # Too big or not encodable: keep the plain-text repr only.
+        # Too big or not encodable: keep the plain-text repr only, cut to fit a frame.
+        from capsule_worker.bundle import TRUNCATED_SUFFIX
+        from capsule_worker.output import utf8_prefix
+
+        text = bundle.get("text/plain", "")
         for key in list(bundle):
-            if key != "text/plain":
-                del bundle[key]
+            del bundle[key]
+        head, rest = utf8_prefix(text, self.writer.max_bytes // 2)
+        bundle["text/plain"] = head + TRUNCATED_SUFFIX if rest else head
         self.writer.send(message)
 
     # -- main thread ------------------------------------------------------------------------

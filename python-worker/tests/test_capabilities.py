@@ -122,6 +122,13 @@ class StubTest(SharedWorkerTestCase):
         self.assertError(outcome, "TypeError")
         self.assertEqual(host.calls, [])
 
+    def test_arguments_too_large_for_a_frame_fail_locally_with_limit_exceeded(self):
+        outcome, host = self.run_with_host(
+            "import capsule\ntry:\n    echo(b'x' * (5 << 20))\nexcept capsule.CapabilityError as e:\n    r = e.code\nr"
+        )
+        self.assertResult(outcome, "'LIMIT_EXCEEDED'")
+        self.assertEqual(host.calls, [])
+
     def test_output_is_flushed_before_a_call(self):
         outcome, _ = self.run_with_host("print('before the call')\necho(1)\nNone")
         kinds = [m["type"] for m in outcome.messages]

@@ -29,6 +29,18 @@ class HandshakeTest(WorkerTestCase):
         client = self.start(entry="m")
         self.assertResult(client.run("6 * 7", 1), "42")
 
+    def test_applies_capsule_cwd_and_appends_capsule_sys_path(self):
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            extra = os.path.join(tmp, "lib")
+            os.mkdir(extra)
+            with open(os.path.join(extra, "capsule_test_helper.py"), "w") as f:
+                f.write("VALUE = 'imported'\n")
+            client = self.start(extra_env={"CAPSULE_CWD": tmp, "CAPSULE_SYS_PATH": os.pathsep.join([extra, ""])})
+            outcome = client.run("import os, sys, capsule_test_helper\n(os.getcwd() == %r, capsule_test_helper.VALUE)" % os.path.realpath(tmp), 1)
+            self.assertResult(outcome, "(True, 'imported')")
+
     def test_is_ready_fast_and_imports_nothing_heavy_before_the_first_cell(self):
         client = self.start()
         elapsed_ms = (client.frame_times["ready"] - client.started_at) * 1000
