@@ -12,7 +12,7 @@ import {
 } from '@capsule/provider-sdk'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { z } from 'zod'
-import { activeResourceCounts, grownResources } from './activeResources.js'
+import { trackResources } from './activeResources.js'
 import { callHandler, resolveArgs } from './capabilityCaller.js'
 import { deriveInvalidArgs } from './deriveInvalidArgs.js'
 import type {
@@ -36,6 +36,15 @@ const CONCURRENT_CALLS = 50
 const E2E_TEST_TIMEOUT_MS = 30_000
 
 const PYTHON_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+const PYTHON_KEYWORDS = new Set(
+  'False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield'.split(
+    ' ',
+  ),
+)
+
+function isPythonParameterName(name: string): boolean {
+  return PYTHON_IDENTIFIER.test(name) && !PYTHON_KEYWORDS.has(name)
+}
 
 /**
  * Registers the provider contract as a vitest `describe` block: one test per requirement of
@@ -155,7 +164,7 @@ export function runProviderContract(
           if (pythonNames.has(python)) problems.push(`Python name ${python} is used twice`)
           pythonNames.add(python)
         }
-        expect(problems).toEqual([])
+        assertNoProblems(problems)
       },
     )
 
@@ -174,7 +183,7 @@ export function runProviderContract(
             .filter((name) => fixtures.capabilities[name]?.valid === undefined)
             .map((name) => `the fixture ${name} has no valid call`),
         ]
-        expect(problems).toEqual([])
+        assertNoProblems(problems)
       },
     )
 
@@ -204,7 +213,7 @@ export function runProviderContract(
         for (const { capability: id } of forged) {
           if (!deniedDecisions.includes(id)) problems.push(`no denied decision was audited for ${id}`)
         }
-        expect(problems).toEqual([])
+        assertNoProblems(problems)
         expect(await fixtures.snapshot?.(), 'the observed state changed').toEqual(before)
       },
       E2E_TEST_TIMEOUT_MS,
@@ -220,7 +229,7 @@ export function runProviderContract(
           problems.push('the description is empty')
         if (!isSecurityLevel(definition.level))
           problems.push(`level ${JSON.stringify(definition.level)} is not a security level`)
-        expect(problems).toEqual([])
+        assertNoProblems(problems)
       })
 
       verifies('schema.json-schema', `${name}: input and output convert to JSON Schema`, () => {
@@ -235,9 +244,13 @@ export function runProviderContract(
         `${name}: the registry accepts it and its Python parameters are its input keys`,
         () => {
           const definition = capability(name)
+          const shape = (definition.input as unknown as { shape?: Record<string, unknown> }).shape ?? {}
+          const badKeys = Object.keys(shape).filter((key) => !isPythonParameterName(key))
+          assertNoProblems(
+            badKeys.map((key) => `input key ${JSON.stringify(key)} is not a Python parameter name`),
+          )
           const registered = theRegistry().get(idOf(name))
           expect(registered, `${idOf(name)} is not registered`).toBeDefined()
-          const shape = (definition.input as unknown as { shape?: Record<string, unknown> }).shape ?? {}
           expect(registered?.spec.params.map((param) => param.name)).toEqual(Object.keys(shape))
         },
       )
@@ -267,7 +280,7 @@ export function runProviderContract(
               problems.push(
                 `from Python the call ended with ${describeOutcome(outcome)}, not INVALID_ARGUMENT`,
               )
-            expect(problems).toEqual([])
+            assertNoProblems(problems)
           },
           E2E_TEST_TIMEOUT_MS,
         )
@@ -308,7 +321,7 @@ export function runProviderContract(
               else if (failure.code !== undefined && error.code !== failure.code)
                 problems.push(`${failure.label} failed with ${error.code}, not ${failure.code}`)
             }
-            expect(problems).toEqual([])
+            assertNoProblems(problems)
           },
         )
       }
@@ -369,38 +382,45 @@ export function runProviderContract(
             const args = await resolveArgs(slow)
             const controller = new AbortController()
             let outcome: { ok: true } | { ok: false; error: unknown } | undefined
-            const before = activeResourceCounts()
-            const call = callHandler(theProvider().name, capability(name), args, controller.signal).then(
-              () => {
-                outcome = { ok: true }
-              },
-              (error: unknown) => {
-                outcome = { ok: false, error }
-              },
-            )
-            await delay(SLOW_HEAD_START_MS)
-            expect(
-              outcome,
-              `the slow call settled within ${SLOW_HEAD_START_MS} ms; a slow call must take ≥ 2 s`,
-            ).toBeUndefined()
-            controller.abort(new CapabilityError('CANCELLED', 'the contract aborted the call'))
-            const timer = new AbortController()
-            const inTime = await Promise.race([
-              call.then(() => true),
-              delay(CANCEL_SETTLE_MS, false, { signal: timer.signal }).catch(() => false),
-            ])
-            timer.abort()
-            expect(inTime, `the call did not settle within ${CANCEL_SETTLE_MS} ms of the abort`).toBe(true)
-            expect(outcome?.ok, 'the aborted call resolved instead of failing with CANCELLED').toBe(false)
-            const error = outcome && !outcome.ok ? outcome.error : undefined
-            expect(isCapabilityError(error), `the aborted call threw ${describeThrown(error)}`).toBe(true)
-            expect((error as CapabilityError).code).toBe('CANCELLED')
-            // Let close callbacks of handles the handler released run before counting.
-            await new Promise((resolve) => setImmediate(resolve))
-            expect(
-              grownResources(before, activeResourceCounts()),
-              'work left running after the call settled',
-            ).toEqual([])
+            const tracker = trackResources()
+            const call = tracker
+              .run(() => callHandler(theProvider().name, capability(name), args, controller.signal))
+              .then(
+                () => {
+                  outcome = { ok: true }
+                },
+                (error: unknown) => {
+                  outcome = { ok: false, error }
+                },
+              )
+              .finally(() => tracker.seal())
+            try {
+              await delay(SLOW_HEAD_START_MS)
+              expect(
+                outcome,
+                `the slow call settled within ${SLOW_HEAD_START_MS} ms; a slow call must take ≥ 2 s`,
+              ).toBeUndefined()
+              controller.abort(new CapabilityError('CANCELLED', 'the contract aborted the call'))
+              const timer = new AbortController()
+              const inTime = await Promise.race([
+                call.then(() => true),
+                delay(CANCEL_SETTLE_MS, false, { signal: timer.signal }).catch(() => false),
+              ])
+              timer.abort()
+              expect(inTime, `the call did not settle within ${CANCEL_SETTLE_MS} ms of the abort`).toBe(true)
+              expect(outcome?.ok, 'the aborted call resolved instead of failing with CANCELLED').toBe(false)
+              const error = outcome && !outcome.ok ? outcome.error : undefined
+              expect(isCapabilityError(error), `the aborted call threw ${describeThrown(error)}`).toBe(true)
+              expect((error as CapabilityError).code).toBe('CANCELLED')
+              // Destroy hooks run a turn after a timer is cleared or a handle closed: let them arrive.
+              for (let turn = 0; turn < 3; turn += 1) await new Promise((resolve) => setImmediate(resolve))
+              const alive = tracker.alive()
+              assertNoProblems(
+                alive.length > 0 ? [`work left running after the call settled: ${alive.join(', ')}`] : [],
+              )
+            } finally {
+              tracker.stop()
+            }
           },
         )
       }
@@ -419,7 +439,7 @@ export function runProviderContract(
           const failed = results.flatMap((result, index) =>
             result.status === 'rejected' ? [`call ${index}: ${describeThrown(result.reason)}`] : [],
           )
-          expect(failed).toEqual([])
+          assertNoProblems(failed)
         },
       )
 
@@ -553,7 +573,7 @@ export function runProviderContract(
               ])
               expectRaised('the slow call', outcome, ['CapabilityTimeout', 'TimeoutError'], 'TIMEOUT')
             }
-            expect(problems).toEqual([])
+            assertNoProblems(problems)
           },
           E2E_TEST_TIMEOUT_MS,
         )
@@ -567,14 +587,14 @@ export function runProviderContract(
       const mine = registeredRequirements().slice(first, end)
       const registered = new Set(mine.map((registration) => registration.id))
       const missing = REQUIREMENTS.filter((requirement) => !registered.has(requirement.id)).map((r) => r.id)
-      expect(missing, 'requirements with no test').toEqual([])
+      assertNoProblems(missing.map((id) => `${id} has no test`))
       const wronglySkipped = mine.filter(
         (registration) =>
           registration.skipped !== undefined &&
           !(REQUIREMENTS.find((requirement) => requirement.id === registration.id) as { needs?: string })
             .needs,
       )
-      expect(wronglySkipped, 'requirements that may not be skipped').toEqual([])
+      assertNoProblems(wronglySkipped.map((r) => `${r.id} may not be skipped (${r.title})`))
     })
     end = registeredRequirements().length
   })
@@ -622,13 +642,21 @@ function canonical(value: unknown): string {
   return JSON.stringify(value)
 }
 
+/** Fails with every problem spelled out (an `expect(...).toEqual([])` diff would truncate them). */
+function assertNoProblems(problems: string[]): void {
+  if (problems.length > 0) throw new Error(problems.join('; '))
+}
+
 function pythonValue(outcome: PythonCallOutcome): unknown {
   return outcome.ok ? outcome.value : undefined
 }
 
 function expectSuccesses(outcomes: PythonCallOutcome[], count: number): void {
-  const failed = outcomes.filter((outcome) => !outcome.ok).map(describeOutcome)
-  expect(failed, 'calls from Python failed').toEqual([])
+  assertNoProblems(
+    outcomes
+      .filter((outcome) => !outcome.ok)
+      .map((outcome) => `a call from Python failed: ${describeOutcome(outcome)}`),
+  )
   expect(outcomes).toHaveLength(count)
 }
 
