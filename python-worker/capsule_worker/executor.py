@@ -52,7 +52,11 @@ class Executor:
             return {"type": "result", "count": count, "value": bundle}
         except BaseException as exc:
             gate.disarm()
-            interrupted = gate.cancelled and _is_cancelled_error(exc)
+            # A task cancelled because of an interrupt (by the gate, or by a CANCELLED answer
+            # to a call it awaited) is reported the way a sync cell's interrupt is.
+            interrupted = _is_cancelled_error(exc) and (
+                gate.cancelled or gate.last_requested_id == exec_id
+            )
             fields = {"type": "error", "count": count}
             fields.update(
                 format_error(exc, self._worker_dir, "KeyboardInterrupt" if interrupted else None)

@@ -34,6 +34,8 @@ class InterruptGate:
         self.armed_id = None
         #: The execution the host asked to interrupt (cleared at the next execution).
         self.requested_id = None
+        #: The last execution the host asked to interrupt (kept after delivery).
+        self.last_requested_id = None
         #: The running async cell's task and loop, while one runs.
         self.task = None
         self.loop = None
@@ -84,6 +86,7 @@ class InterruptGate:
     def request(self, exec_id):
         """Ask for ``exec_id`` to be interrupted (from any thread)."""
         self.requested_id = exec_id
+        self.last_requested_id = exec_id
         _signal.pthread_kill(self._main_ident, _signal.SIGINT)
 
     def _handle(self, signum, frame):
@@ -96,6 +99,7 @@ class InterruptGate:
             if asyncio.current_task(self.loop) is None:
                 # The loop is between steps (in its selector): cancel instead of raising in asyncio.
                 self.cancelled = True
+                self.requested_id = None  # delivered; a further request escalates to raising
                 task.cancel()
                 self.loop.call_soon_threadsafe(_nothing)  # wake the selector
                 return

@@ -1,6 +1,5 @@
 """Shared test helpers: start a worker, run a cell, assert on outcomes."""
 
-import os
 import sys
 import unittest
 
@@ -60,13 +59,3 @@ class SharedWorkerTestCase(WorkerTestCase):
         """Run ``code`` on the shared worker."""
         type(self).next_id += 1
         return self.worker.run(code, self.next_id, **kwargs)
-
-
-def skip_unless_msgpack(reason="needs msgpack on this interpreter"):
-    """Skip a test unless msgpack is importable."""
-    return unittest.skipUnless(MSGPACK, reason)
-
-
-def env_flag(name):
-    """Whether an environment variable is set to a true value."""
-    return os.environ.get(name, "") not in ("", "0", "false")

@@ -1,6 +1,5 @@
 import os
 import sys
-import time
 import unittest
 
 from tests.support import DEFAULT_CODEC, MSGPACK, SharedWorkerTestCase, WorkerTestCase

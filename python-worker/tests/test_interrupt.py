@@ -109,6 +109,22 @@ class InterruptTest(WorkerTestCase):
         self.assertEqual(final["ename"], "KeyboardInterrupt")
         self.assertEqual(call["exec"], 2)
 
+    def test_a_cancelled_answer_to_an_awaited_call_after_an_interrupt_is_a_keyboard_interrupt(self):
+        client = self.client
+        # The cell catches the task cancellation of the interrupt and awaits another call,
+        # which the host then cancels too.
+        client.send({"type": "execute", "id": 2, "code":
+                     "import asyncio\ntry:\n    await hang()\nexcept asyncio.CancelledError:\n    pass\nawait hang()"})
+        first = client.expect("call")
+        client.send({"type": "interrupt", "id": 2})
+        self.assertEqual(client.expect("call_cancel")["id"], first["id"])
+        second = client.expect("call")
+        client.send({"type": "call_error", "id": second["id"], "code": "CANCELLED", "message": "host cancelled"})
+        final = client.recv()
+        while final["type"] not in ("result", "error"):
+            final = client.recv()
+        self.assertEqual(final["ename"], "KeyboardInterrupt")
+
     def test_an_interrupt_for_an_execution_that_is_not_running_is_ignored(self):
         client = self.client
         client.send({"type": "interrupt", "id": 1})  # finished already
@@ -125,10 +141,9 @@ class InterruptTest(WorkerTestCase):
             final = client.recv()
         self.assertEqual(final["ename"], "KeyboardInterrupt")
 
-    def test_user_code_can_catch_the_interrupt_and_is_interruptible_again(self):
+    def catch_then_interrupt_again(self, code):
         client = self.client
-        client.send({"type": "execute", "id": 2, "code": "import time\ntry:\n    print('first', flush=True)\n    time.sleep(100)\n"
-                     "except KeyboardInterrupt:\n    print('second', flush=True)\n    time.sleep(100)"})
+        client.send({"type": "execute", "id": 2, "code": code})
         for marker in ("first", "second"):
             while True:
                 message = client.recv()
@@ -139,6 +154,18 @@ class InterruptTest(WorkerTestCase):
         while final["type"] not in ("result", "error"):
             final = client.recv()
         self.assertEqual(final["ename"], "KeyboardInterrupt")
+
+    def test_user_code_can_catch_the_interrupt_and_is_interruptible_again(self):
+        self.catch_then_interrupt_again(
+            "import time\ntry:\n    print('first', flush=True)\n    time.sleep(100)\n"
+            "except KeyboardInterrupt:\n    print('second', flush=True)\n    time.sleep(100)"
+        )
+
+    def test_an_async_cell_that_swallows_the_cancellation_is_stopped_by_a_second_interrupt(self):
+        self.catch_then_interrupt_again(
+            "import asyncio\ntry:\n    print('first', flush=True)\n    await asyncio.sleep(100)\n"
+            "except asyncio.CancelledError:\n    print('second', flush=True)\n    await asyncio.sleep(100)"
+        )
 
 
 class HeartbeatTest(WorkerTestCase):
