@@ -191,23 +191,27 @@ export function runProviderContract(
       'policy.denied-has-no-effect',
       'provider: calls the policy does not grant never reach a handler, and denied calls change nothing',
       async () => {
-        const before = await fixtures.snapshot?.()
-        const problems: string[] = []
-        for (const [name, fixture] of Object.entries(fixtures.capabilities)) {
-          if (!fixture.denied) continue
-          const args = await resolveArgs(fixture.denied)
-          const outcome = await callHandler(theProvider().name, capability(name), args).then(
-            () => 'succeeded',
-            () => 'failed',
-          )
-          if (outcome === 'succeeded') problems.push(`${name}: the denied call succeeded`)
-        }
+        // Arguments first: a fixture function may create what its call consumes, which is not an effect.
+        const denied = await Promise.all(
+          Object.entries(fixtures.capabilities).flatMap(([name, fixture]) =>
+            fixture.denied ? [resolveArgs(fixture.denied).then((args) => ({ name, args }))] : [],
+          ),
+        )
         const forged = await Promise.all(
           Object.entries(fixtures.capabilities).map(async ([name, fixture]) => ({
             capability: idOf(name),
             args: await resolveArgs(fixture.valid),
           })),
         )
+        const before = await fixtures.snapshot?.()
+        const problems: string[] = []
+        for (const { name, args } of denied) {
+          const outcome = await callHandler(theProvider().name, capability(name), args).then(
+            () => 'succeeded',
+            () => 'failed',
+          )
+          if (outcome === 'succeeded') problems.push(`${name}: the denied call succeeded`)
+        }
         const { handlerCalls, deniedDecisions } = await theHarness().forgeDeniedCalls(forged)
         if (handlerCalls > 0) problems.push(`${handlerCalls} forged call(s) reached a handler`)
         for (const { capability: id } of forged) {
