@@ -15,6 +15,12 @@ import { probeSandbox, type SandboxMount, sandboxUnavailableError } from './sand
 import type { SecurityPolicy } from './security/securityPolicy.js'
 import { DEFAULT_LIMITS, type Limits, limitsSchema } from './session/limits.js'
 import { type InputHandler, Session } from './session/session.js'
+import {
+  DEFAULT_POOL_OPTIONS,
+  type PoolMetrics,
+  type PoolOptions,
+  SessionPool,
+} from './session/sessionPool.js'
 import type { Clock } from './util/clock.js'
 import { type PythonInterpreterInfo, probePythonInterpreter } from './worker/pythonInterpreter.js'
 import { buildWorkerLaunch } from './worker/workerLauncher.js'
@@ -63,6 +69,8 @@ export interface CapsuleOptions {
   auditSinks?: AuditSink[]
   /** Replaces the clock (tests, simulations). */
   clock?: Clock
+  /** Warm sessions and the cap on open ones (default: none warm, at most 32 open). */
+  pool?: Partial<PoolOptions>
 }
 
 /** Per-session narrowing: a lower level, fewer grants, other limits. Never wider than the Capsule. */
@@ -93,6 +101,7 @@ export interface CapsuleInfo {
   capabilities: CapabilityDescriptor[]
   sessions: number
   pendingPromises: number
+  pool: PoolMetrics
 }
 
 const optionsSchema = z
@@ -121,6 +130,19 @@ const optionsSchema = z
     promiseStore: z.any().optional(),
     auditSinks: z.array(z.any()).optional(),
     clock: z.any().optional(),
+    pool: z
+      .object({
+        min: z.number().int().min(0).max(256),
+        max: z.number().int().min(1).max(4096),
+        idleTimeoutMs: z.number().int().min(0),
+        maxExecutionsPerWorker: z.number().int().min(0),
+      })
+      .partial()
+      .strict()
+      .refine((pool) => (pool.min ?? DEFAULT_POOL_OPTIONS.min) <= (pool.max ?? DEFAULT_POOL_OPTIONS.max), {
+        message: 'pool.min must not exceed pool.max',
+      })
+      .optional(),
   })
   .strict()
 
@@ -159,6 +181,8 @@ export class Capsule {
   readonly #store: PromiseStore
   readonly #container: ReturnType<typeof createCapsuleContainer>
   readonly #sessions = new Map<string, Session>()
+  readonly #poolOptions: PoolOptions
+  readonly #pool: SessionPool<Session>
   #interpreter: Promise<PythonInterpreterInfo> | undefined
   #interpreterInfo: PythonInterpreterInfo | undefined
   #state: 'open' | 'closing' | 'closed' = 'open'
@@ -196,6 +220,13 @@ export class Capsule {
         this.#settleExternally(id, { error: new CapabilityError(code, message) }),
       list: (filter) => this.#store.list(filter),
     }
+    this.#poolOptions = { ...DEFAULT_POOL_OPTIONS, ...options.pool }
+    // Last: with pool.min > 0 the pool starts warm sessions right away.
+    this.#pool = new SessionPool(
+      () => this.#createSession({}),
+      this.#poolOptions,
+      this.#container.resolve(TOKENS.clock),
+    )
   }
 
   /**
@@ -206,6 +237,14 @@ export class Capsule {
     this.#assertOpen()
     const parsed = sessionOptionsSchema.safeParse(options)
     if (!parsed.success) throw optionsError('session options', parsed.error)
+    // Validate narrowing now, so a bad request fails before it waits for a pool slot.
+    this.#policy.narrow({ level: options.level, allow: options.allow, deny: options.deny })
+    const isDefault = Object.values(options).every((value) => value === undefined)
+    return this.#pool.acquire(isDefault ? undefined : () => this.#createSession(options))
+  }
+
+  async #createSession(options: SessionOptions): Promise<Session> {
+    this.#assertOpen()
     const policy = this.#policy.narrow({ level: options.level, allow: options.allow, deny: options.deny })
     const limits = { ...this.#limits, ...options.limits }
     const sandbox = this.#sandboxFor(policy.level)
@@ -214,7 +253,7 @@ export class Capsule {
       sandbox === 'bwrap' ? this.#probeSandbox() : undefined,
     ])
     this.#assertOpen()
-    const session = new Session({
+    const session: Session = new Session({
       id: `ses_${randomBytes(6).toString('hex')}`,
       policy,
       limits,
@@ -223,7 +262,12 @@ export class Capsule {
       clock: this.#container.resolve(TOKENS.clock),
       sandbox,
       onInput: options.onInput ?? this.#options.onInput,
-      onClose: (closed) => this.#sessions.delete(closed.id),
+      maxExecutionsPerWorker: this.#poolOptions.maxExecutionsPerWorker,
+      onClose: (closed) => {
+        this.#sessions.delete(closed.id)
+        this.#pool.release(closed)
+      },
+      onWorkerLost: (lost) => this.#pool.discard(lost),
       startWorker: (init, handlers) =>
         WorkerProcess.start(
           {
@@ -276,6 +320,7 @@ export class Capsule {
       capabilities: this.capabilities(),
       sessions: this.#sessions.size,
       pendingPromises: this.#store.size,
+      pool: this.#pool.metrics(),
     }
   }
 
@@ -289,6 +334,7 @@ export class Capsule {
   destroy(error: CapsuleError = new CapsuleError('CAPSULE_CLOSED', 'the Capsule was destroyed')): void {
     if (this.#state === 'closed') return
     this.#state = 'closed'
+    this.#pool.close().catch(() => undefined)
     for (const session of [...this.#sessions.values()]) session.destroy(error)
     this.#closed ??= this.#disposeProviders()
   }
@@ -296,6 +342,7 @@ export class Capsule {
   async #close(): Promise<void> {
     if (this.#state === 'closed') return
     this.#state = 'closing'
+    await this.#pool.close()
     await Promise.all([...this.#sessions.values()].map((session) => session.close()))
     this.#state = 'closed'
     await this.#disposeProviders()

@@ -80,6 +80,10 @@ export interface SessionDeps {
   ): Promise<WorkerProcess>
   onInput?: InputHandler
   onClose?(session: Session): void
+  /** The worker died outside an execution's control (the pool drops a warm session then). */
+  onWorkerLost?(session: Session): void
+  /** Executions one worker may run; past it `execute` fails with LIMIT_EXCEEDED. 0 = no cap. */
+  maxExecutionsPerWorker?: number
 }
 
 interface PendingCall {
@@ -105,6 +109,7 @@ export class Session {
   readonly #inputs = new Map<string, Execution | null>()
   #protocolSeq = 0
   #executionSeq = 0
+  #workerExecutions = 0
   #callSeq = 0
   #restarts = 0
   #lastExit: WorkerExit | undefined
@@ -241,6 +246,14 @@ export class Session {
     if (options.wait === false && (this.#current || this.#queue.length > 0)) {
       throw new CapsuleError('SESSION_BUSY', `session ${this.id} is running another execution`)
     }
+    const cap = this.#deps.maxExecutionsPerWorker ?? 0
+    if (cap > 0 && this.#workerExecutions + this.#queue.length >= cap) {
+      throw new CapsuleError(
+        'LIMIT_EXCEEDED',
+        `session ${this.id} has used its ${cap} executions (pool.maxExecutionsPerWorker); open a new session`,
+        { details: { limit: 'executions', maxExecutionsPerWorker: cap } },
+      )
+    }
     this.#executionSeq += 1
     const execution = new Execution(`${this.id}:e${this.#executionSeq}`, code)
     executionOptions.set(execution, options)
@@ -268,6 +281,7 @@ export class Session {
     this.#current = execution
     this.#state = this.#state === 'closing' ? 'closing' : 'busy'
     this.#protocolSeq += 1
+    this.#workerExecutions += 1
     execution.protocolId = this.#protocolSeq
     execution.startedAt = performance.now()
     try {
@@ -514,6 +528,7 @@ export class Session {
     if (this.#starting) return this.#starting
     this.#state = this.#state === 'closing' ? 'closing' : 'starting'
     this.#protocolSeq = 0
+    this.#workerExecutions = 0
     const init: Extract<HostMessage, { type: 'init' }> = {
       type: 'init',
       session: this.id,
@@ -533,6 +548,7 @@ export class Session {
     this.#starting = this.#deps
       .startWorker(init, handlers)
       .then((started) => {
+        this.#starting = undefined
         worker = started
         if (this.#state === 'closed') {
           started.kill()
@@ -541,8 +557,10 @@ export class Session {
         this.#worker = started
         if (this.#state === 'starting') this.#state = 'idle'
         this.#pump()
+        this.#maybeFinishClose()
       })
       .catch((error: CapsuleError) => {
+        this.#starting = undefined
         if (this.#state !== 'closed' && this.#state !== 'closing') this.#state = 'dead'
         // Queued executions cannot run without a worker.
         for (const execution of this.#queue.splice(0)) this.#finishFailed(execution, error)
@@ -598,6 +616,7 @@ export class Session {
     for (const queued of this.#queue.splice(0)) this.#finishFailed(queued, error)
     if (this.#state !== 'closing' && this.#state !== 'closed') this.#state = 'dead'
     this.#maybeFinishClose()
+    this.#deps.onWorkerLost?.(this)
   }
 
   #cancelAllCalls(): void {

@@ -1,0 +1,99 @@
+import { execFileSync } from 'node:child_process'
+import { afterEach, describe, expect, test } from 'vitest'
+import { Capsule, type CapsuleOptions } from '../../src/index.js'
+import { defaultPython } from '../pythons.js'
+
+const capsules: Capsule[] = []
+const open = (options: CapsuleOptions) => {
+  const capsule = new Capsule({ sandbox: 'none', python: defaultPython.python, ...options })
+  capsules.push(capsule)
+  return capsule
+}
+afterEach(async () => {
+  await Promise.all(capsules.splice(0).map((capsule) => capsule.close()))
+})
+
+// The worker processes this test process started (each pooled session has one).
+function childPids(): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+  return out
+    .split('\n')
+    .map((line) => Number(line.trim()))
+    .filter((pid) => pid > 0)
+}
+
+async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not reached')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+describe('a pooled Capsule', () => {
+  test('hands out warm sessions, and a returned session is recycled with a fresh namespace', async () => {
+    const capsule = open({ pool: { min: 2 } })
+    await until(() => capsule.info().pool.warm === 2)
+    const first = await capsule.session()
+    await first.run('secret = "user one"')
+    await first.close()
+    await until(() => capsule.info().pool.warm === 2)
+    const second = await capsule.session()
+    expect(second.id).not.toBe(first.id)
+    expect((await second.run('"secret" in globals()')).value?.['text/plain']).toBe('False')
+  })
+
+  test('a warm worker killed from outside is replaced before anyone gets it', async () => {
+    const capsule = open({ pool: { min: 1 } })
+    await until(() => capsule.info().pool.warm === 1)
+    const created = capsule.info().pool.created
+    for (const pid of childPids()) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // `ps` itself is a child that has exited by now.
+      }
+    }
+    await until(() => capsule.info().pool.created === created + 1 && capsule.info().pool.warm === 1)
+    const session = await capsule.session()
+    expect((await session.run('1 + 1')).value?.['text/plain']).toBe('2')
+  })
+
+  test('at max, session() waits until another session closes', async () => {
+    const capsule = open({ pool: { max: 1 } })
+    const held = await capsule.session()
+    let served = false
+    const waiting = capsule.session().then((session) => {
+      served = true
+      return session
+    })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(served).toBe(false)
+    expect(capsule.info().pool.waiting).toBe(1)
+    await held.close()
+    const next = await waiting
+    expect((await next.run('2')).value?.['text/plain']).toBe('2')
+  })
+
+  test('a broken interpreter trips the breaker instead of spinning', async () => {
+    const capsule = open({ python: '/nonexistent/python3', pool: { min: 1 } })
+    await until(() => capsule.info().pool.breaker.state === 'open')
+    const failures = capsule.info().pool.startFailures
+    await expect(capsule.session()).rejects.toMatchObject({ code: 'PYTHON_NOT_FOUND' })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(capsule.info().pool.startFailures).toBe(failures)
+  })
+
+  test('maxExecutionsPerWorker caps a session, which then refuses with LIMIT_EXCEEDED', async () => {
+    const capsule = open({ pool: { maxExecutionsPerWorker: 2 } })
+    const session = await capsule.session()
+    await session.run('1')
+    await session.run('2')
+    await expect(session.run('3')).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' })
+  })
+
+  test('bad pool options fail at construction', () => {
+    expect(() => new Capsule({ pool: { min: 5, max: 2 } })).toThrow(/pool.min must not exceed pool.max/)
+    expect(() => new Capsule({ pool: { max: 0 } })).toThrow(/pool\.max/)
+  })
+})
