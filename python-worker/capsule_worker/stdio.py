@@ -33,6 +33,8 @@ def claim_stdio(fd_in, fd_out):
         os.fstat(fd)  # fail early (EBADF) when the launcher did not pass the fd
         # Child processes must not inherit the frame pipes: they could corrupt or hold them open.
         os.set_inheritable(fd, False)
+        # A launcher may hand over non-blocking fds (or sockets); the reader and writer block.
+        os.set_blocking(fd, True)
     diag_fd = os.dup(2)  # dup() makes a non-inheritable fd
     read_ends = []
     for target in (1, 2):

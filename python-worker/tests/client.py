@@ -49,10 +49,23 @@ def param(name, required=True, kind="positional_or_keyword", annotation="str", *
 class WorkerClient:
     """One worker process and the host end of its frame pipes."""
 
-    def __init__(self, python=None, codecs="msgpack,json", entry="c", extra_env=None):
+    def __init__(self, python=None, codecs="msgpack,json", entry="c", extra_env=None, sockets=False):
         self.python = python or sys.executable
-        to_worker_r, self._to_worker = os.pipe()
-        self._from_worker, from_worker_w = os.pipe()
+        if sockets:
+            # Like Node's child stdio: non-blocking socket pairs instead of pipes.
+            import socket
+
+            pairs = [socket.socketpair() for _ in range(2)]
+            for a, b in pairs:
+                a.setblocking(False)
+                b.setblocking(False)
+            to_worker_r, self._to_worker = pairs[0][1].detach(), pairs[0][0].detach()
+            self._from_worker, from_worker_w = pairs[1][0].detach(), pairs[1][1].detach()
+            os.set_blocking(self._to_worker, True)
+            os.set_blocking(self._from_worker, True)
+        else:
+            to_worker_r, self._to_worker = os.pipe()
+            self._from_worker, from_worker_w = os.pipe()
         env = {
             "CAPSULE_FD_IN": str(to_worker_r),
             "CAPSULE_FD_OUT": str(from_worker_w),

@@ -24,6 +24,12 @@ class HandshakeTest(WorkerTestCase):
         self.assertEqual(hello["codec"], "json")
         self.assertResult(client.run("b'\\x00' * 2", 1), "b'\\x00\\x00'")
 
+    def test_works_over_non_blocking_socket_pairs_as_node_passes_them(self):
+        client = self.start(sockets=True)
+        outcome = client.run("print('x' * 200000)\nb'\x01' * 3", 1)
+        self.assertResult(outcome, "b'\\x01\\x01\\x01'")
+        self.assertEqual(len(outcome.text()), 200001)
+
     def test_runs_as_python_dash_m_capsule_worker(self):
         client = self.start(entry="m")
         self.assertResult(client.run("6 * 7", 1), "42")
