@@ -43,6 +43,26 @@ def clean_text(text):
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def utf8_chunks(text, limit):
+    """Split ``text`` into pieces of at most ``limit`` UTF-8 bytes, never inside a character.
+
+    Walks offsets instead of re-slicing the remainder, so a 50 MB write costs one pass, not one
+    copy of the rest per chunk.
+    """
+    if text.isascii():
+        return [text[i : i + limit] for i in range(0, len(text), limit)]
+    data = text.encode("utf-8")
+    out = []
+    start, size = 0, len(data)
+    while start < size:
+        end = min(start + limit, size)
+        while end < size and (data[end] & 0xC0) == 0x80:
+            end -= 1
+        out.append(data[start:end].decode("utf-8"))
+        start = end
+    return out
+
+
 def utf8_prefix(text, limit):
     """The longest prefix of ``text`` whose UTF-8 form fits in ``limit`` bytes, and the rest."""
     if len(text) <= limit and text.isascii():
@@ -158,9 +178,8 @@ class OutputSink:
                 if nbytes <= limit:
                     self._send_stream(exec_id, name, text)
                     continue
-                while text:
-                    head, text = utf8_prefix(text, limit)
-                    self._send_stream(exec_id, name, head)
+                for piece in utf8_chunks(text, limit):
+                    self._send_stream(exec_id, name, piece)
 
     def run_flusher(self):
         """Body of the flusher thread: waits on the condition, never polls."""

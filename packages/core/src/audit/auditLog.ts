@@ -98,6 +98,11 @@ export class AuditLog {
     this.#sinks = sinks
   }
 
+  /** Whether any sink listens (entries are not even built otherwise). */
+  get enabled(): boolean {
+    return this.#sinks.length > 0
+  }
+
   record(entry: AuditEntry): void {
     for (const sink of this.#sinks) sink.write(entry)
   }

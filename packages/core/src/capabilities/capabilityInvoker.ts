@@ -65,7 +65,8 @@ export class CapabilityInvoker {
       callId: request.callId,
       capability: request.capability,
     }
-    const auditArgs = redactForAudit(request.args, new Set(capability?.definition.secretArgs ?? []))
+    const auditing = audit.enabled
+    const auditArgs = auditing ? redactForAudit(request.args, new Set(capability?.definition.secretArgs ?? [])) : undefined
     const decision = request.policy.decide(request.capability)
     if (!decision.allowed || !capability) {
       const message =
@@ -132,6 +133,7 @@ export class CapabilityInvoker {
     const timeoutMs = capability.definition.timeoutMs ?? this.#deps.callTimeoutMs
     const deadline = clock.now() + timeoutMs
     let finalState: Exclude<PromiseState, 'pending'> = 'resolved'
+    let handlerDone = false
     let internalDetail: string | undefined
     const settle = (
       state: Exclude<PromiseState, 'pending'>,
@@ -172,8 +174,14 @@ export class CapabilityInvoker {
       Promise.resolve()
         .then(() => capability.definition.handler(parsedArgs.data, context))
         .then(
-          (value) => settle('resolved', { value }),
-          (error) => settle('rejected', { error }),
+          (value) => {
+            handlerDone = true
+            settle('resolved', { value })
+          },
+          (error) => {
+            handlerDone = true
+            settle('rejected', { error })
+          },
         )
     }
 
@@ -208,7 +216,7 @@ export class CapabilityInvoker {
     } finally {
       request.signal.removeEventListener('abort', onParentAbort)
       // Tell a handler still at work (cancelled, timed out, answered from elsewhere) to stop.
-      controller.abort(new CapabilityError('CANCELLED', 'the call has ended'))
+      if (!handlerDone) controller.abort(new CapabilityError('CANCELLED', 'the call has ended'))
     }
   }
 

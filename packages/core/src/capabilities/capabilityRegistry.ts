@@ -1,5 +1,5 @@
 import type { AnyCapabilityDefinition, ProviderDefinition, SecurityLevel } from '@capsule/provider-sdk'
-import { CAPABILITY_NAME_PATTERN, SEMVER_PATTERN } from '@capsule/provider-sdk'
+import { CAPABILITY_NAME_PATTERN, isSecurityLevel, SEMVER_PATTERN } from '@capsule/provider-sdk'
 import { CapsuleError } from '../errors.js'
 import type { CapabilitySpec } from '../protocol/messages.js'
 import { isPythonIdentifier, toCapabilitySpec } from './pythonSignature.js'
@@ -146,6 +146,13 @@ function validateProvider(provider: ProviderDefinition): void {
     }
     if (typeof definition.handler !== 'function') {
       throw new CapsuleError('INVALID_PROVIDER', `${where}.${definition.name}: handler must be a function`)
+    }
+    // An unknown level would compare below every real one and be granted everywhere.
+    if (!isSecurityLevel(definition.level)) {
+      throw new CapsuleError(
+        'INVALID_PROVIDER',
+        `${where}.${definition.name}: level must be one of sandbox, restricted, standard, trusted, unrestricted (got ${JSON.stringify(definition.level)})`,
+      )
     }
   }
 }

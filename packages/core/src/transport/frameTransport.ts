@@ -29,6 +29,7 @@ export class StreamFrameTransport implements FrameTransport {
   readonly #decoder: FrameDecoder
   #handlers: FrameTransportHandlers | undefined
   #closed = false
+  #corked = false
 
   constructor(input: Readable, output: Writable, maxFrameBytes: number) {
     this.#input = input
@@ -47,6 +48,12 @@ export class StreamFrameTransport implements FrameTransport {
 
   send(body: Uint8Array): boolean {
     if (this.#closed || this.#output.destroyed || this.#output.writableEnded) return false
+    // Frames sent in one tick (answers to a gathered batch of calls) leave in one writev.
+    if (!this.#corked) {
+      this.#corked = true
+      this.#output.cork()
+      process.nextTick(this.#uncork)
+    }
     this.#output.write(encodeFrame(body))
     return true
   }
@@ -58,6 +65,11 @@ export class StreamFrameTransport implements FrameTransport {
     this.#input.off('end', this.#onEnd)
     this.#input.destroy()
     this.#output.destroy()
+  }
+
+  readonly #uncork = (): void => {
+    this.#corked = false
+    if (!this.#output.destroyed) this.#output.uncork()
   }
 
   readonly #onData = (chunk: Buffer): void => {

@@ -79,6 +79,11 @@ describe('CapabilityRegistry', () => {
     )
   })
 
+  test('rejects an unknown level, which would otherwise be granted at every level', () => {
+    const provider = defineProvider({ name: 'a', version: '1.0.0', capabilities: [{ ...capability('x'), level: 'root' as never }] })
+    expect(() => new CapabilityRegistry([provider])).toThrow(/level must be one of/)
+  })
+
   test('rejects a provider object that was not made with defineProvider', () => {
     expect(() => new CapabilityRegistry([{ name: 'x', version: 'one', capabilities: [] } as never])).toThrow(
       /semantic version/,
