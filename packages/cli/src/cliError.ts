@@ -1,0 +1,29 @@
+/** Exit code of a run that succeeded. */
+export const EXIT_OK = 0
+/** Exit code when the Python code failed (an exception, a timeout) or the worker died while it ran. */
+export const EXIT_FAILURE = 1
+/** Exit code when nothing ran: bad flags, a bad config, or a sandbox/interpreter that cannot start. */
+export const EXIT_USAGE = 2
+/** Exit code when Ctrl-C interrupted the code (128 + SIGINT, as shells report it). */
+export const EXIT_INTERRUPTED = 130
+
+/**
+ * An error the CLI reports in one line on stderr before exiting with `exitCode`. `code` is stable:
+ * `USAGE` (flags), `CONFIG` (a config file), or a CapsuleError code passed through.
+ */
+export class CliError extends Error {
+  override readonly name = 'CliError'
+  readonly code: string
+  readonly exitCode: number
+
+  constructor(code: string, message: string, exitCode: number = EXIT_USAGE, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.exitCode = exitCode
+  }
+}
+
+/** A usage error: bad or missing flags. Always exit code 2. */
+export function usageError(message: string): CliError {
+  return new CliError('USAGE', message, EXIT_USAGE)
+}

@@ -1,0 +1,127 @@
+/** The commands `capsule` knows. */
+export const COMMANDS = ['exec', 'run', 'repl', 'audit'] as const
+
+/** One of {@link COMMANDS}. */
+export type CommandName = (typeof COMMANDS)[number]
+
+const CAPSULE_FLAGS_HELP = `Grants and limits (flags override the config file; --allow/--deny and provider flags add to it):
+  --level LEVEL          sandbox | restricted | standard (default) | trusted | unrestricted
+  --allow ID             grant a capability id or pattern beyond the level (repeatable): fs.write_file, http.*
+  --deny ID              never grant it; deny always wins (repeatable)
+  --allow-host HOST      let fetch() reach HOST (repeatable; https only): api.github.com, *.example.org
+  --allow-http           also allow plain http:// for the allowed hosts
+  --fs-root PATH[:rw]    expose a directory to read_file/list_dir (:rw adds write_file…) (repeatable)
+  --allow-command NAME   let run_command() run NAME, e.g. git (repeatable; needs level trusted)
+  --sandbox MODE         auto (bubblewrap below unrestricted) | bwrap | none
+  --timeout SECONDS      wall-time limit of the code (0 = none; default 300)
+  --memory MB            memory limit of the worker (0 = none; default 1024)
+  --python PATH          the Python interpreter (default: $CAPSULE_PYTHON, else python3)
+  --config FILE          the config file (default: capsule.config.{json,mjs,js,ts} in the current directory)
+  --no-config            ignore capsule.config.* in the current directory
+  --audit-log FILE       append every capability decision and outcome to FILE (JSON lines)
+  --output-dir DIR       where displayed images are saved (default: a new temp directory)
+  -h, --help             this help`
+
+const HELP: Record<CommandName | 'capsule', string> = {
+  capsule: `capsule — run untrusted Python with the capabilities you choose
+
+Usage:
+  capsule exec -c CODE [flags]      run a piece of Python
+  capsule run FILE [ARGS] [flags]   run a Python file (- reads stdin)
+  capsule repl [flags]              an interactive Python prompt
+  capsule audit FILE                pretty-print an audit log
+  capsule --version
+
+Run \`capsule COMMAND --help\` for a command's flags and examples.
+
+Examples:
+  capsule exec -c 'sum(range(10))'
+  capsule run analysis.py --fs-root ./data --allow-host api.github.com
+  capsule repl --level restricted --fs-root .
+
+Exit codes: 0 ok; 1 the Python code failed (exception, timeout) or the worker died;
+2 nothing ran (bad flags, bad config, no sandbox, no Python); 130 interrupted by Ctrl-C.
+`,
+  exec: `Usage: capsule exec -c CODE [flags]
+
+Runs CODE in a fresh worker. Output streams as it is printed, the value of the last expression is
+printed at the end, and a Python exception is printed on stderr with exit code 1.
+
+  -c, --code CODE        the Python code (required)
+  --json                 print one JSON object (status, value, stdout, stderr, displays, error, failure,
+                         audit, durationMs, level, sandbox) and nothing else on stdout
+  -v, --verbose          say on stderr which level, sandbox, interpreter, config and capabilities are in force
+
+${CAPSULE_FLAGS_HELP}
+
+Examples:
+  capsule exec -c 'import sys; sys.version'
+  capsule exec -c 'print(read_file("notes.txt"))' --fs-root .
+  capsule exec -c 'r = await fetch("https://api.github.com"); r.status_code' --allow-host api.github.com
+  capsule exec --json -c '6 * 7' | jq .value
+`,
+  run: `Usage: capsule run FILE [ARGS...] [flags]
+
+Runs a Python file like \`capsule exec\` runs code; sys.argv is [FILE, ARGS...]. FILE \`-\` reads the code
+from stdin. Flags go before FILE; everything after FILE is the script's.
+
+  --json                 print one JSON object and nothing else on stdout (see capsule exec --help)
+  -v, --verbose          say on stderr which level, sandbox and capabilities are in force
+
+${CAPSULE_FLAGS_HELP}
+
+Examples:
+  capsule run report.py --fs-root ./data:rw
+  capsule run --level trusted --allow-command git stats.py -- --since 2024-01-01
+  echo 'print("hi")' | capsule run -
+`,
+  repl: `Usage: capsule repl [flags]
+
+An interactive Python prompt over one session: the namespace persists between cells.
+
+  >>> / ...              a cell ends when it is complete Python (as the Python REPL decides, with top-level
+                         await); a compound statement ends with a blank line
+  Ctrl-C                 interrupts the running cell (the REPL stays); at the prompt, clears the line
+  Ctrl-D                 exits
+  input(), getpass()     answered at the terminal (getpass is not echoed)
+  display(image)         PNG and SVG images are saved to files; their path is printed
+
+Commands:
+  %capabilities          what the code may call, and what it may not (and why)
+  %audit [N]             the last N capability calls of this session (default 20)
+  %level                 the level, grants and sandbox in force
+  %info                  session details: interpreter, pid, codec, counters
+  %restart               a fresh worker (the namespace is lost)
+  %help                  this list
+
+History is kept in $XDG_STATE_HOME/capsule/repl_history (~/.local/state/…); set CAPSULE_REPL_HISTORY to
+another file, or to an empty string for none.
+
+  --no-history           do not read or write the history file
+
+${CAPSULE_FLAGS_HELP}
+
+Examples:
+  capsule repl
+  capsule repl --level restricted --fs-root ./data
+  capsule repl --sandbox none --level trusted --allow-command git
+`,
+  audit: `Usage: capsule audit FILE [--session ID] [--capability ID] [--denied]
+
+Pretty-prints an audit log written with --audit-log FILE: one line per capability call with its time,
+execution, decision, arguments (secrets redacted), outcome, duration, bytes and the rule that decided.
+
+  --session ID           only this session's calls
+  --capability ID        only this capability (a trailing * matches a prefix: fs.*)
+  --denied               only denied calls
+
+Examples:
+  capsule run job.py --fs-root . --audit-log audit.jsonl && capsule audit audit.jsonl
+  capsule audit audit.jsonl --capability 'http.*' --denied
+`,
+}
+
+/** The help text of a command (or of `capsule` itself). */
+export function commandHelp(command: CommandName | 'capsule'): string {
+  return HELP[command]
+}

@@ -1,0 +1,60 @@
+import { CliError, EXIT_OK, usageError } from './cliError.js'
+import { auditCommand } from './commands/auditCommand.js'
+import { execCommand, runCommand } from './commands/execCommand.js'
+import { replCommand } from './commands/replCommand.js'
+import { COMMANDS, type CommandName, commandHelp } from './help.js'
+import { processTerminal, type Terminal } from './output/terminal.js'
+import { toCliError } from './session/startSession.js'
+import { CLI_VERSION } from './version.js'
+
+const HANDLERS: Record<CommandName, (args: readonly string[], terminal: Terminal) => Promise<number>> = {
+  exec: execCommand,
+  run: runCommand,
+  repl: replCommand,
+  audit: auditCommand,
+}
+
+/**
+ * The `capsule` command: runs the command named by `argv[0]` and returns the exit code. Errors are
+ * printed as one line on stderr (`capsule exec: --level must be one of …`); they are never thrown.
+ */
+export async function main(argv: readonly string[], terminal: Terminal = processTerminal()): Promise<number> {
+  const [first, ...rest] = argv
+  let command: CommandName | undefined
+  try {
+    if (first === undefined || first === '--help' || first === '-h') {
+      terminal.stdout.write(commandHelp('capsule'))
+      return EXIT_OK
+    }
+    if (first === '--version' || first === '-V') {
+      terminal.stdout.write(`${CLI_VERSION}\n`)
+      return EXIT_OK
+    }
+    if (first === 'help') {
+      const topic = rest[0]
+      if (topic !== undefined && !isCommand(topic)) throw usageError(`no help for ${JSON.stringify(topic)}`)
+      terminal.stdout.write(commandHelp(topic ?? 'capsule'))
+      return EXIT_OK
+    }
+    if (!isCommand(first)) {
+      throw usageError(
+        `${first.startsWith('-') ? 'unknown option' : 'unknown command'} ${JSON.stringify(first)} (commands: ${COMMANDS.join(', ')})`,
+      )
+    }
+    command = first
+    return await HANDLERS[first](rest, terminal)
+  } catch (error) {
+    const failure = toCliError(error)
+    const where = command ? `capsule ${command}` : 'capsule'
+    const hint = failure.code === 'USAGE' ? ` (see ${where} --help)` : ''
+    const prefix = failure.code === 'USAGE' || failure.code === 'CONFIG' ? '' : `${failure.code}: `
+    terminal.stderr.write(`${where}: ${prefix}${failure.message}${hint}\n`)
+    if (!(error instanceof CliError) && process.env.CAPSULE_DEBUG)
+      terminal.stderr.write(`${(error as Error).stack}\n`)
+    return failure.exitCode
+  }
+}
+
+function isCommand(name: string): name is CommandName {
+  return (COMMANDS as readonly string[]).includes(name)
+}

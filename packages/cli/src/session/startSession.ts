@@ -1,0 +1,120 @@
+import { Capsule, compareLevels, isCapsuleError, type Session } from '@capsule/core'
+import { CliError, EXIT_FAILURE, EXIT_USAGE } from '../cliError.js'
+import type { CapsuleFlags } from '../config/capsuleFlags.js'
+import { type ResolvedCapsuleOptions, resolveCapsuleOptions } from '../config/resolveCapsuleOptions.js'
+import { Spinner } from '../output/spinner.js'
+import type { Terminal } from '../output/terminal.js'
+import { AuditRecorder } from './auditRecorder.js'
+
+/** A started Capsule with one session, and what the CLI keeps beside it. */
+export interface StartedSession {
+  capsule: Capsule
+  session: Session
+  recorder: AuditRecorder
+  resolved: ResolvedCapsuleOptions
+  /** Notes for the user (a provider configured by flags that the level does not grant). */
+  notes: string[]
+  /** Closes the session, the Capsule and the audit log. */
+  close(): Promise<void>
+}
+
+// Codes meaning nothing could run because of the setup, not the code: exit 2, like a bad flag.
+const SETUP_ERROR_CODES = new Set([
+  'INVALID_OPTIONS',
+  'INVALID_PROVIDER',
+  'SANDBOX_UNAVAILABLE',
+  'PYTHON_NOT_FOUND',
+  'PYTHON_UNSUPPORTED',
+])
+
+/** Maps a failure to a one-line CliError: setup problems exit 2, everything else 1. */
+export function toCliError(error: unknown): CliError {
+  if (error instanceof CliError) return error
+  if (isCapsuleError(error)) {
+    const exitCode = SETUP_ERROR_CODES.has(error.code) ? EXIT_USAGE : EXIT_FAILURE
+    return new CliError(error.code, oneLine(error.message), exitCode, { cause: error })
+  }
+  const message = error instanceof Error ? error.message : String(error)
+  return new CliError('INTERNAL', oneLine(message), EXIT_FAILURE, { cause: error })
+}
+
+/** The sandbox a session at this level will get: what `sandbox: 'auto'` means, spelled out. */
+export function sandboxInForce(capsule: Capsule): 'bwrap' | 'none' {
+  if (capsule.sandbox === 'none') return 'none'
+  if (capsule.sandbox === 'auto' && capsule.level === 'unrestricted') return 'none'
+  return 'bwrap'
+}
+
+/**
+ * Builds the Capsule from flags and config, and starts one session, with a spinner on a terminal while the
+ * worker starts. Failures are CliErrors (exit 2 for setup problems such as SANDBOX_UNAVAILABLE).
+ */
+export async function startSession(
+  flags: CapsuleFlags,
+  terminal: Terminal,
+  quiet: boolean,
+): Promise<StartedSession> {
+  const resolved = await resolveCapsuleOptions(flags)
+  const recorder = new AuditRecorder(flags.auditLog)
+  let capsule: Capsule
+  try {
+    capsule = new Capsule({ ...resolved.options, onAudit: recorder.record })
+  } catch (error) {
+    recorder.close()
+    throw toCliError(error)
+  }
+  const spinner = new Spinner(terminal.stderr, terminal.interactive && !quiet)
+  spinner.start(`starting Python (${level(capsule)}, sandbox ${sandboxInForce(capsule)})`)
+  let session: Session
+  try {
+    session = await capsule.session()
+  } catch (error) {
+    spinner.stop()
+    await capsule.close()
+    recorder.close()
+    throw toCliError(error)
+  } finally {
+    spinner.stop()
+  }
+  const notes = ungrantedProviderNotes(capsule, session, resolved.flagProviders)
+  return {
+    capsule,
+    session,
+    recorder,
+    resolved,
+    notes,
+    close: async () => {
+      await capsule.close()
+      recorder.close()
+    },
+  }
+}
+
+function level(capsule: Capsule): string {
+  return `level ${capsule.level}`
+}
+
+// A provider added by a flag whose capabilities the level does not grant is almost always a mistake.
+function ungrantedProviderNotes(capsule: Capsule, session: Session, providers: string[]): string[] {
+  const granted = new Set(session.info().capabilities)
+  const flagNames: Record<string, string> = {
+    http: '--allow-host',
+    fs: '--fs-root',
+    shell: '--allow-command',
+  }
+  const notes: string[] = []
+  for (const provider of providers) {
+    const capabilities = capsule.capabilities().filter((capability) => capability.provider.name === provider)
+    if (capabilities.length === 0 || capabilities.some((capability) => granted.has(capability.id))) continue
+    const lowest = capabilities.map((capability) => capability.level).sort(compareLevels)[0]
+    notes.push(
+      `${flagNames[provider]} configures ${provider}.* but level ${capsule.level} grants none of it; ` +
+        `use --level ${lowest} or --allow ${provider}.*`,
+    )
+  }
+  return notes
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim()
+}
