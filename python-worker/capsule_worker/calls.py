@@ -47,6 +47,8 @@ class CallManager:
         self._lock = _thread.allocate_lock()
         self._next_id = 1
         self._pending = {}
+        # Answers for async callers, per event loop, waiting for one wake-up of that loop.
+        self._batches = {}
 
     def call(self, spec, args):
         """Call capability ``spec`` with ``args`` (only what the caller passed)."""
@@ -123,10 +125,26 @@ class CallManager:
             waiter.outcome = (ok, a, b)
             waiter.lock.release()
             return
-        try:
-            waiter.loop.call_soon_threadsafe(self._settle_future, waiter, ok, a, b)
-        except RuntimeError:
-            pass  # the loop was closed: nobody waits any more
+        # A burst of answers (a gathered batch) wakes the loop once, not once per answer.
+        loop = waiter.loop
+        with self._lock:
+            batch = self._batches.get(loop)
+            first = batch is None
+            if first:
+                batch = self._batches[loop] = []
+            batch.append((waiter, ok, a, b))
+        if first:
+            try:
+                loop.call_soon_threadsafe(self._settle_batch, loop)
+            except RuntimeError:
+                with self._lock:
+                    self._batches.pop(loop, None)  # the loop was closed: nobody waits any more
+
+    def _settle_batch(self, loop):
+        with self._lock:
+            batch = self._batches.pop(loop, ())
+        for waiter, ok, a, b in batch:
+            self._settle_future(waiter, ok, a, b)
 
     def _settle_future(self, waiter, ok, a, b):
         future = waiter.future

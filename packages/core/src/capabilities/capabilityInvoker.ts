@@ -23,8 +23,6 @@ export interface CallRequest {
   executionId: string | null
   level: SecurityLevel
   policy: SecurityPolicy
-  /** Aborted when the execution is interrupted or the session closes. */
-  signal: AbortSignal
   onProgress?: (update: CapabilityProgress) => void
 }
 
@@ -84,14 +82,16 @@ export class CapabilityInvoker {
       return { ok: false, code: 'DENIED', message }
     }
     try {
-      audit.record({
-        ...base,
-        time: iso(clock),
-        type: 'decision',
-        decision: 'allowed',
-        rule: decision.rule,
-        args: auditArgs,
-      })
+      if (auditing) {
+        audit.record({
+          ...base,
+          time: iso(clock),
+          type: 'decision',
+          decision: 'allowed',
+          rule: decision.rule,
+          args: auditArgs,
+        })
+      }
     } catch (error) {
       logger.error('audit sink failed; refusing the call', { ...base, error: String(error) })
       return {
@@ -106,6 +106,7 @@ export class CapabilityInvoker {
       outcome: CallOutcome,
       detail?: string,
     ): CallOutcome => {
+      if (!auditing) return outcome
       this.#tryAudit({
         ...base,
         time: iso(clock),
@@ -132,33 +133,20 @@ export class CapabilityInvoker {
     const controller = new AbortController()
     const timeoutMs = capability.definition.timeoutMs ?? this.#deps.callTimeoutMs
     const deadline = clock.now() + timeoutMs
-    let finalState: Exclude<PromiseState, 'pending'> = 'resolved'
     let handlerDone = false
     let internalDetail: string | undefined
-    const settle = (
-      state: Exclude<PromiseState, 'pending'>,
-      outcome: { value: unknown } | { error: unknown },
-    ) => {
-      if (store.settle(request.callId, state, outcome)) finalState = state
-    }
+    // Whoever settles first wins: the handler, the deadline, or the session cancelling the call
+    // (interrupt, close, call_cancel, worker death) or answering it from outside (input()).
     const pending = store.create({
       ...base,
       id: request.callId,
       kind: 'call',
       deadline,
       onExpire: () =>
-        settle('timed_out', {
-          error: new CapabilityError(
-            'TIMEOUT',
-            `${request.capability} did not finish within ${timeoutMs} ms`,
-          ),
+        store.settle(request.callId, 'timed_out', {
+          error: new CapabilityError('TIMEOUT', `${request.capability} did not finish within ${timeoutMs} ms`),
         }),
     })
-    const onParentAbort = () =>
-      settle('cancelled', { error: new CapabilityError('CANCELLED', `${request.capability} was cancelled`) })
-    if (request.signal.aborted) onParentAbort()
-    else request.signal.addEventListener('abort', onParentAbort, { once: true })
-
     const context: CapabilityContext = {
       signal: controller.signal,
       deadline,
@@ -170,20 +158,18 @@ export class CapabilityInvoker {
       log: childLogger(logger, base),
       progress: (update) => request.onProgress?.(update),
     }
-    if (finalState === 'resolved') {
-      Promise.resolve()
-        .then(() => capability.definition.handler(parsedArgs.data, context))
-        .then(
-          (value) => {
-            handlerDone = true
-            settle('resolved', { value })
-          },
-          (error) => {
-            handlerDone = true
-            settle('rejected', { error })
-          },
-        )
-    }
+    Promise.resolve()
+      .then(() => capability.definition.handler(parsedArgs.data, context))
+      .then(
+        (value) => {
+          handlerDone = true
+          store.settle(request.callId, 'resolved', { value })
+        },
+        (error) => {
+          handlerDone = true
+          store.settle(request.callId, 'rejected', { error })
+        },
+      )
 
     try {
       const value = await pending
@@ -200,21 +186,21 @@ export class CapabilityInvoker {
           internalDetail,
         )
       }
-      return finish(finalState, { ok: true, value: checked.data })
+      return finish('resolved', { ok: true, value: checked.data })
     } catch (error) {
-      if (isCapabilityError(error))
-        return finish(finalState, { ok: false, code: error.code, message: error.message })
+      if (isCapabilityError(error)) {
+        return finish(stateOf(error.code), { ok: false, code: error.code, message: error.message })
+      }
       if (isCapsuleError(error, 'TIMEOUT'))
         return finish('timed_out', { ok: false, code: 'TIMEOUT', message: error.message })
       internalDetail = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
       logger.error(`${request.capability} failed`, { ...base, detail: internalDetail })
       return finish(
-        finalState,
+        'rejected',
         { ok: false, code: 'INTERNAL', message: `internal error in ${request.capability}` },
         internalDetail,
       )
     } finally {
-      request.signal.removeEventListener('abort', onParentAbort)
       // Tell a handler still at work (cancelled, timed out, answered from elsewhere) to stop.
       if (!handlerDone) controller.abort(new CapabilityError('CANCELLED', 'the call has ended'))
     }
@@ -227,6 +213,12 @@ export class CapabilityInvoker {
       this.#deps.logger.error('audit sink failed', { callId: entry.callId, error: String(error) })
     }
   }
+}
+
+function stateOf(code: CapabilityErrorCode): Exclude<PromiseState, 'pending'> {
+  if (code === 'CANCELLED') return 'cancelled'
+  if (code === 'TIMEOUT') return 'timed_out'
+  return 'rejected'
 }
 
 function iso(clock: Clock): string {

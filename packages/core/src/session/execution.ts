@@ -71,8 +71,6 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
   startedAt = 0
   interrupted = false
   timedOut = false
-  /** Aborted when the execution is interrupted or fails: its capability calls are cancelled. */
-  readonly abort = new AbortController()
   readonly #events: ExecutionEvent[] = []
   #waiter: (() => void) | undefined
   #failure: CapsuleError | undefined
@@ -128,7 +126,6 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
       durationMs: this.startedAt ? performance.now() - this.startedAt : 0,
     }
     this.push(result.status === 'ok' ? { type: 'result', result } : { type: 'error', result })
-    // No abort here: a thread the cell started may still be in a call, and a finished cell does not cancel it.
     this.#done = true
     this.#resolveResult(result)
     return result
@@ -139,7 +136,6 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
     if (this.#done) return
     this.#done = true
     this.#failure = error
-    this.abort.abort(error)
     this.#rejectResult(error)
     this.#wake()
   }

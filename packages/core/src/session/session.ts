@@ -88,7 +88,6 @@ export interface SessionDeps {
 
 interface PendingCall {
   callId: string
-  controller: AbortController
   execution: Execution | null
 }
 
@@ -114,7 +113,6 @@ export class Session {
   #restarts = 0
   #lastExit: WorkerExit | undefined
   readonly #counters = { allowed: 0, denied: 0, failed: 0 }
-  readonly #closeController = new AbortController()
   #closed: Promise<void> | undefined
   #graceTimer: unknown
 
@@ -197,8 +195,7 @@ export class Session {
     for (const execution of this.#queue.splice(0)) this.#finishFailed(execution, error)
     if (this.#current) this.#finishFailed(this.#current, error)
     this.#current = undefined
-    this.#cancelAllCalls()
-    this.#closeController.abort(error)
+    this.#cancelCalls('the session was destroyed')
     this.#worker?.kill(error)
     this.#finalizeClosed()
     this.#closed ??= Promise.resolve()
@@ -318,7 +315,7 @@ export class Session {
     if (execution.done) return
     execution.interrupted = true
     // Running host work of this execution stops now; Python sees KeyboardInterrupt.
-    execution.abort.abort(new CapsuleError('CANCELLED', 'the execution was interrupted'))
+    this.#cancelCalls('the execution was interrupted', execution)
     this.#worker?.send({ type: 'interrupt', id: execution.protocolId })
     if (this.#graceTimer === undefined) {
       this.#graceTimer = this.#deps.clock.setTimeout(() => {
@@ -416,9 +413,8 @@ export class Session {
         this.#onCall(worker, message)
         return
       case 'call_cancel': {
-        this.#calls
-          .get(message.id)
-          ?.controller.abort(new CapsuleError('CANCELLED', 'Python cancelled the call'))
+        const pending = this.#calls.get(message.id)
+        if (pending) this.#cancelCall(pending, 'Python cancelled the call')
         return
       }
       default:
@@ -438,16 +434,7 @@ export class Session {
       message.exec !== null && this.#current?.protocolId === message.exec ? this.#current : null
     this.#callSeq += 1
     const callId = `${this.id}:c${this.#callSeq}`
-    // One controller per call, linked by hand to its execution and to the session (cheaper than
-    // AbortSignal.any on a path that runs tens of thousands of times a second).
-    const controller = new AbortController()
-    const parents = execution ? [this.#closeController.signal, execution.abort.signal] : [this.#closeController.signal]
-    const onParentAbort = () => controller.abort()
-    for (const parent of parents) {
-      if (parent.aborted) controller.abort()
-      else parent.addEventListener('abort', onParentAbort, { once: true })
-    }
-    this.#calls.set(message.id, { callId, controller, execution })
+    this.#calls.set(message.id, { callId, execution })
     if (message.capability === 'io.input') this.#inputs.set(callId, execution)
     execution?.push({ type: 'call', callId, capability: message.capability, args: undefined })
     const policy = this.#deps.policy
@@ -460,10 +447,6 @@ export class Session {
         executionId: execution?.id ?? null,
         level: policy.level,
         policy,
-        signal: controller.signal,
-      })
-      .finally(() => {
-        for (const parent of parents) parent.removeEventListener('abort', onParentAbort)
       })
       .then((outcome) => this.#answerCall(worker, message.id, outcome))
   }
@@ -628,9 +611,19 @@ export class Session {
     this.#deps.onWorkerLost?.(this)
   }
 
+  // A call is cancelled by settling its promise; the invoker then aborts the handler's signal.
+  #cancelCall(pending: PendingCall, reason: string): void {
+    this.#deps.store.settle(pending.callId, 'cancelled', { error: new CapabilityError('CANCELLED', reason) })
+  }
+
+  #cancelCalls(reason: string, execution?: Execution): void {
+    for (const pending of this.#calls.values()) {
+      if (execution === undefined || pending.execution === execution) this.#cancelCall(pending, reason)
+    }
+  }
+
   #cancelAllCalls(): void {
-    for (const pending of this.#calls.values())
-      pending.controller.abort(new CapsuleError('CANCELLED', 'the worker is gone'))
+    this.#cancelCalls('the worker is gone')
   }
 
   // ── closing ─────────────────────────────────────────────────────────────────────────────────
@@ -648,7 +641,7 @@ export class Session {
     }
     const worker = this.#worker
     this.#worker = undefined
-    this.#closeController.abort(new CapsuleError('SESSION_CLOSED', 'the session is closed'))
+    this.#cancelCalls('the session is closed')
     if (worker) await worker.shutdown(1000)
     this.#finalizeClosed()
   }

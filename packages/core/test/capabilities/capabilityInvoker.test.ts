@@ -1,3 +1,4 @@
+import { CapabilityError } from '@capsule/provider-sdk'
 import { describe, expect, test } from 'vitest'
 import { type AuditEntry, AuditLog } from '../../src/audit/auditLog.js'
 import { type CallRequest, CapabilityInvoker } from '../../src/capabilities/capabilityInvoker.js'
@@ -47,7 +48,6 @@ function setup(
       executionId: 'e1',
       level: policy.level,
       policy,
-      signal: new AbortController().signal,
       ...extra,
     })
   return { call, log, entries, store }
@@ -121,11 +121,10 @@ describe('CapabilityInvoker', () => {
     expect(store.size).toBe(0)
   })
 
-  test('cancellation of the parent signal reaches the running handler', async () => {
-    const { call, log, entries } = setup()
-    const controller = new AbortController()
-    const pending = call('test.slow', { ms: 10_000 }, { signal: controller.signal })
-    setTimeout(() => controller.abort(), 20)
+  test('cancelling the call through its promise reaches the running handler', async () => {
+    const { call, log, entries, store } = setup()
+    const pending = call('test.slow', { ms: 10_000 }, { callId: 'to-cancel' })
+    setTimeout(() => store.settle('to-cancel', 'cancelled', { error: new CapabilityError('CANCELLED', 'stop') }), 20)
     expect(await pending).toMatchObject({ ok: false, code: 'CANCELLED' })
     expect(log).toContain('slow:aborted')
     expect(entries.at(-1)).toMatchObject({ type: 'outcome', state: 'cancelled' })
