@@ -64,7 +64,9 @@ export class CapabilityInvoker {
       capability: request.capability,
     }
     const auditing = audit.enabled
-    const auditArgs = auditing ? redactForAudit(request.args, new Set(capability?.definition.secretArgs ?? [])) : undefined
+    const auditArgs = auditing
+      ? redactForAudit(request.args, new Set(capability?.definition.secretArgs ?? []))
+      : undefined
     const decision = request.policy.decide(request.capability)
     if (!decision.allowed || !capability) {
       const message =
@@ -130,7 +132,8 @@ export class CapabilityInvoker {
       })
     }
 
-    const controller = new AbortController()
+    // Created on first use of ctx.signal: most handlers finish without looking at it.
+    let controller: AbortController | undefined
     const timeoutMs = capability.definition.timeoutMs ?? this.#deps.callTimeoutMs
     const deadline = clock.now() + timeoutMs
     let handlerDone = false
@@ -144,11 +147,17 @@ export class CapabilityInvoker {
       deadline,
       onExpire: () =>
         store.settle(request.callId, 'timed_out', {
-          error: new CapabilityError('TIMEOUT', `${request.capability} did not finish within ${timeoutMs} ms`),
+          error: new CapabilityError(
+            'TIMEOUT',
+            `${request.capability} did not finish within ${timeoutMs} ms`,
+          ),
         }),
     })
     const context: CapabilityContext = {
-      signal: controller.signal,
+      get signal() {
+        controller ??= new AbortController()
+        return controller.signal
+      },
       deadline,
       sessionId: request.sessionId,
       executionId: request.executionId,
@@ -202,7 +211,7 @@ export class CapabilityInvoker {
       )
     } finally {
       // Tell a handler still at work (cancelled, timed out, answered from elsewhere) to stop.
-      if (!handlerDone) controller.abort(new CapabilityError('CANCELLED', 'the call has ended'))
+      if (!handlerDone && controller) controller.abort(new CapabilityError('CANCELLED', 'the call has ended'))
     }
   }
 

@@ -74,7 +74,10 @@ export function applyLimitsCommand(
   const flags = ['--core=0:0']
   for (const [key, flag] of PRLIMIT_FLAGS) {
     const value = limits[key]
-    if (value !== Number.POSITIVE_INFINITY) flags.push(`--${flag}=${value}:${value}`)
+    if (value === Number.POSITIVE_INFINITY) continue
+    // CPU: the soft limit sends SIGXCPU (so the host can name the limit); the hard one a second later kills.
+    const hard = key === 'cpuSeconds' ? value + 1 : value
+    flags.push(`--${flag}=${value}:${hard}`)
   }
   return { command: prlimitPath, args: [...flags, '--', command.command, ...command.args] }
 }

@@ -83,9 +83,13 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
   #rejectResult!: (error: CapsuleError) => void
   #consumed = false
 
-  constructor(id: string, code: string) {
+  readonly #streaming: boolean
+
+  /** `streaming: false` (for `run()`) keeps only the result, not every event for an iterator. */
+  constructor(id: string, code: string, streaming = true) {
     this.id = id
     this.code = code
+    this.#streaming = streaming
     this.#result = new Promise((resolve, reject) => {
       this.#resolveResult = resolve
       this.#rejectResult = reject
@@ -109,6 +113,7 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
     if (event.type === 'stdout') this.#stdout.push(event.text)
     else if (event.type === 'stderr') this.#stderr.push(event.text)
     else if (event.type === 'display') this.#displays.push({ data: event.data, metadata: event.metadata })
+    if (!this.#streaming) return
     this.#events.push(event)
     this.#wake()
   }
@@ -127,6 +132,7 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
     }
     this.push(result.status === 'ok' ? { type: 'result', result } : { type: 'error', result })
     this.#done = true
+    this.#wake()
     this.#resolveResult(result)
     return result
   }
@@ -141,7 +147,7 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<ExecutionEvent> {
-    if (this.#consumed) throw new TypeError('an execution can be iterated only once')
+    if (this.#consumed || !this.#streaming) throw new TypeError('an execution can be iterated only once')
     this.#consumed = true
     let index = 0
     for (;;) {

@@ -33,6 +33,11 @@ export interface Limits {
   cpuSeconds: number
   /** Size of the sandbox's private /tmp, in MiB. */
   tmpSizeMb: number
+  /**
+   * Capability calls of one session the host runs at once. Past it the host stops reading the worker
+   * until half have finished, so a flood of calls cannot grow host memory without bound.
+   */
+  maxPendingCalls: number
 }
 
 /** The defaults of {@link Limits}. */
@@ -53,6 +58,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxFileSizeMb: 64,
   cpuSeconds: 0,
   tmpSizeMb: 64,
+  maxPendingCalls: 1024,
 })
 
 const ms = z
@@ -89,6 +95,7 @@ export const limitsSchema = z
     maxFileSizeMb: ms,
     cpuSeconds: ms,
     tmpSizeMb: positive,
+    maxPendingCalls: positive,
   })
   .partial()
   .strict()

@@ -141,12 +141,12 @@ export class Session {
     code: string,
     options: ExecuteOptions = {},
   ): AsyncIterable<ExecutionEvent> & { readonly result: Promise<ExecutionResult> } {
-    return this.#enqueue(code, options)
+    return this.#enqueue(code, options, true)
   }
 
   /** Runs `code` to the end and returns its result (`status` tells how it ended). */
   async run(code: string, options: ExecuteOptions = {}): Promise<ExecutionResult> {
-    const execution = this.#enqueue(code, options)
+    const execution = this.#enqueue(code, options, false)
     return execution.result
   }
 
@@ -226,7 +226,7 @@ export class Session {
 
   // ── executions ──────────────────────────────────────────────────────────────────────────────
 
-  #enqueue(code: string, options: ExecuteOptions): Execution {
+  #enqueue(code: string, options: ExecuteOptions, streaming: boolean): Execution {
     if (typeof code !== 'string') {
       throw new CapsuleError(
         'INVALID_ARGUMENT',
@@ -252,7 +252,7 @@ export class Session {
       )
     }
     this.#executionSeq += 1
-    const execution = new Execution(`${this.id}:e${this.#executionSeq}`, code)
+    const execution = new Execution(`${this.id}:e${this.#executionSeq}`, code, streaming)
     executionOptions.set(execution, options)
     this.#queue.push(execution)
     this.#pump()
@@ -435,6 +435,8 @@ export class Session {
     this.#callSeq += 1
     const callId = `${this.id}:c${this.#callSeq}`
     this.#calls.set(message.id, { callId, execution })
+    // Backpressure: a flood of calls parks the worker on a full pipe instead of filling host memory.
+    if (this.#calls.size >= this.#deps.limits.maxPendingCalls) worker.pauseReading()
     if (message.capability === 'io.input') this.#inputs.set(callId, execution)
     execution?.push({ type: 'call', callId, capability: message.capability, args: undefined })
     const policy = this.#deps.policy
@@ -454,6 +456,7 @@ export class Session {
   #answerCall(worker: WorkerProcess, protocolId: number, outcome: CallOutcome): void {
     const pending = this.#calls.get(protocolId)
     this.#calls.delete(protocolId)
+    if (worker.isPaused && this.#calls.size <= this.#deps.limits.maxPendingCalls / 2) worker.resumeReading()
     if (pending) this.#inputs.delete(pending.callId)
     if (outcome.ok) this.#counters.allowed += 1
     else if (outcome.code === 'DENIED') this.#counters.denied += 1

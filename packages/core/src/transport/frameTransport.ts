@@ -15,6 +15,9 @@ export interface FrameTransport {
   start(handlers: FrameTransportHandlers): void
   /** Sends one frame body. Returns false when the peer is gone (the frame is dropped). */
   send(body: Uint8Array): boolean
+  /** Stops reading until `resume()`: the peer blocks once the pipe is full (backpressure). */
+  pause(): void
+  resume(): void
   /** Stops reading and writing; no handler runs afterwards. Idempotent. */
   close(): void
 }
@@ -56,6 +59,14 @@ export class StreamFrameTransport implements FrameTransport {
     }
     this.#output.write(encodeFrame(body))
     return true
+  }
+
+  pause(): void {
+    this.#input.pause()
+  }
+
+  resume(): void {
+    if (!this.#closed) this.#input.resume()
   }
 
   close(): void {

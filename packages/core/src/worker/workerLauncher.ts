@@ -93,6 +93,7 @@ export function buildWorkerLaunch(options: WorkerLaunchOptions): WorkerCommand {
     args: launcher.args,
     env: command.env,
     extraStdio: [seccomp.fd],
+    signalsAsExitCodes: true,
     afterSpawn: () => seccomp.close(),
     afterExit: async () => {
       await cgroup?.dispose()

@@ -1,5 +1,6 @@
 // Starting ─hello+ready→ Ready ─shutdown()/kill()/exit→ Exited
 import { type ChildProcess, spawn } from 'node:child_process'
+import { constants as osConstants } from 'node:os'
 import type { Readable, Writable } from 'node:stream'
 import { CapsuleError } from '../errors.js'
 import { type Codec, type CodecName, createCodec, decodeHello } from '../protocol/codec.js'
@@ -24,6 +25,8 @@ export interface WorkerCommand {
   afterSpawn?(): void
   /** Runs once the process is gone (remove its cgroup). */
   afterExit?(): Promise<void> | void
+  /** The launcher (bubblewrap) reports the worker's death by signal N as exit code 128 + N. */
+  signalsAsExitCodes?: boolean
   /** Names the limit a worker died of (an OOM kill, the CPU limit), when its exit says so. */
   classifyExit?(exit: { exitCode: number | null; signal: NodeJS.Signals | null }): CapsuleError | undefined
 }
@@ -75,6 +78,7 @@ export class WorkerProcess {
   #exitWaiters: Array<(exit: WorkerExit) => void> = []
   #heartbeatTimer: NodeJS.Timeout | undefined
   #heartbeatSeq = 0
+  #paused = false
   #lastHeartbeatAt: number
   readonly #spawnedAt = performance.now()
   #readyAt = 0
@@ -180,6 +184,29 @@ export class WorkerProcess {
       )
     }
     return this.#transport.send(body)
+  }
+
+  /**
+   * Stops reading the worker's frames (the host is saturated); the worker blocks on its next write.
+   * Heartbeats are not judged while paused: silence is then the host's doing.
+   */
+  pauseReading(): void {
+    if (this.#paused) return
+    this.#paused = true
+    this.#transport.pause()
+  }
+
+  /** Reads again after {@link pauseReading}. */
+  resumeReading(): void {
+    if (!this.#paused) return
+    this.#paused = false
+    this.#lastHeartbeatAt = Date.now()
+    this.#transport.resume()
+  }
+
+  /** Whether reading is paused. */
+  get isPaused(): boolean {
+    return this.#paused
   }
 
   /** Kills the worker at once (SIGKILL). `reason` is reported as the exit's reason. Idempotent. */
@@ -313,6 +340,7 @@ export class WorkerProcess {
     const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.#options
     if (heartbeatIntervalMs <= 0) return
     this.#heartbeatTimer = setInterval(() => {
+      if (this.#paused) return
       if (Date.now() - this.#lastHeartbeatAt > heartbeatTimeoutMs) {
         this.#fail(
           new CapsuleError(
@@ -353,7 +381,11 @@ export class WorkerProcess {
     this.#state = 'exited'
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer)
     this.#transport.close()
-    const status = { exitCode: this.#child.exitCode, signal: this.#child.signalCode }
+    const status = normaliseExit(
+      this.#child.exitCode,
+      this.#child.signalCode,
+      this.#options.command.signalsAsExitCodes,
+    )
     const exit: WorkerExit = {
       ...status,
       reason: this.#reason ?? this.#options.command.classifyExit?.(status),
@@ -379,6 +411,18 @@ export class WorkerProcess {
     }
     for (const waiter of this.#exitWaiters.splice(0)) waiter(exit)
   }
+}
+
+function normaliseExit(
+  exitCode: number | null,
+  signal: NodeJS.Signals | null,
+  signalsAsExitCodes = false,
+): { exitCode: number | null; signal: NodeJS.Signals | null } {
+  if (signalsAsExitCodes && signal === null && exitCode !== null && exitCode > 128) {
+    const name = Object.entries(osConstants.signals).find(([, number]) => number === exitCode - 128)?.[0]
+    if (name) return { exitCode: null, signal: name as NodeJS.Signals }
+  }
+  return { exitCode, signal }
 }
 
 /** "exit code 3" / "signal SIGKILL". */

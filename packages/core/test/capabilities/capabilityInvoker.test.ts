@@ -124,7 +124,10 @@ describe('CapabilityInvoker', () => {
   test('cancelling the call through its promise reaches the running handler', async () => {
     const { call, log, entries, store } = setup()
     const pending = call('test.slow', { ms: 10_000 }, { callId: 'to-cancel' })
-    setTimeout(() => store.settle('to-cancel', 'cancelled', { error: new CapabilityError('CANCELLED', 'stop') }), 20)
+    setTimeout(
+      () => store.settle('to-cancel', 'cancelled', { error: new CapabilityError('CANCELLED', 'stop') }),
+      20,
+    )
     expect(await pending).toMatchObject({ ok: false, code: 'CANCELLED' })
     expect(log).toContain('slow:aborted')
     expect(entries.at(-1)).toMatchObject({ type: 'outcome', state: 'cancelled' })

@@ -80,7 +80,11 @@ describe('CapabilityRegistry', () => {
   })
 
   test('rejects an unknown level, which would otherwise be granted at every level', () => {
-    const provider = defineProvider({ name: 'a', version: '1.0.0', capabilities: [{ ...capability('x'), level: 'root' as never }] })
+    const provider = defineProvider({
+      name: 'a',
+      version: '1.0.0',
+      capabilities: [{ ...capability('x'), level: 'root' as never }],
+    })
     expect(() => new CapabilityRegistry([provider])).toThrow(/level must be one of/)
   })
 

@@ -33,7 +33,7 @@ describe('applyLimitsCommand', () => {
         '--nproc=64:64',
         '--nofile=256:256',
         `--fsize=${64 * MiB}:${64 * MiB}`,
-        '--cpu=5:5',
+        '--cpu=5:6',
         '--',
         '/usr/bin/python3',
         '-c',

@@ -72,6 +72,15 @@ describe.skipIf(!probe.available)(`a sandboxed session ${why}`, () => {
     expect((await session.run('1 + 1')).value?.['text/plain']).toBe('2')
   })
 
+  test('a worker that dies by a signal inside the sandbox is reported with that signal', async () => {
+    const error = await session.run('import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)').catch((e) => e)
+    expect(error).toMatchObject({
+      code: 'WORKER_EXITED',
+      details: expect.objectContaining({ signal: 'SIGSEGV' }),
+    })
+    expect((await session.run('"back"')).value?.['text/plain']).toBe("'back'")
+  })
+
   test('capabilities still work from inside: input() round-trips over the pipes', async () => {
     const result = await session.run('input("ok? ")', { onInput: () => 'yes' })
     expect(result.value?.['text/plain']).toBe("'yes'")
