@@ -27,3 +27,34 @@ export class CliError extends Error {
 export function usageError(message: string): CliError {
   return new CliError('USAGE', message, EXIT_USAGE)
 }
+
+// Codes meaning nothing could run because of the setup, not the code: exit 2, like a bad flag.
+const SETUP_ERROR_CODES = new Set([
+  'INVALID_OPTIONS',
+  'INVALID_PROVIDER',
+  'SANDBOX_UNAVAILABLE',
+  'PYTHON_NOT_FOUND',
+  'PYTHON_UNSUPPORTED',
+])
+
+/**
+ * Maps any failure to a one-line CliError: CapsuleErrors keep their code (setup problems such as
+ * SANDBOX_UNAVAILABLE exit 2, the rest 1); anything else is INTERNAL. Recognises CapsuleError by shape so
+ * this module does not load @capsule/core.
+ */
+export function toCliError(error: unknown): CliError {
+  if (error instanceof CliError) return error
+  const message = oneLine(error instanceof Error ? error.message : String(error))
+  const code =
+    error instanceof Error && error.name === 'CapsuleError' ? (error as { code?: unknown }).code : undefined
+  if (typeof code === 'string') {
+    return new CliError(code, message, SETUP_ERROR_CODES.has(code) ? EXIT_USAGE : EXIT_FAILURE, {
+      cause: error,
+    })
+  }
+  return new CliError('INTERNAL', message, EXIT_FAILURE, { cause: error })
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim()
+}

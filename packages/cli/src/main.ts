@@ -1,17 +1,16 @@
-import { CliError, EXIT_OK, usageError } from './cliError.js'
-import { auditCommand } from './commands/auditCommand.js'
-import { execCommand, runCommand } from './commands/execCommand.js'
-import { replCommand } from './commands/replCommand.js'
+import { CliError, EXIT_OK, toCliError, usageError } from './cliError.js'
 import { COMMANDS, type CommandName, commandHelp } from './help.js'
 import { processTerminal, type Terminal } from './output/terminal.js'
-import { toCliError } from './session/startSession.js'
 import { CLI_VERSION } from './version.js'
 
-const HANDLERS: Record<CommandName, (args: readonly string[], terminal: Terminal) => Promise<number>> = {
-  exec: execCommand,
-  run: runCommand,
-  repl: replCommand,
-  audit: auditCommand,
+type Handler = (args: readonly string[], terminal: Terminal) => Promise<number>
+
+// Commands load on demand: `--help` and `--version` should not pay for Python, zod and undici.
+const HANDLERS: Record<CommandName, () => Promise<Handler>> = {
+  exec: async () => (await import('./commands/execCommand.js')).execCommand,
+  run: async () => (await import('./commands/execCommand.js')).runCommand,
+  repl: async () => (await import('./commands/replCommand.js')).replCommand,
+  audit: async () => (await import('./commands/auditCommand.js')).auditCommand,
 }
 
 /**
@@ -42,7 +41,8 @@ export async function main(argv: readonly string[], terminal: Terminal = process
       )
     }
     command = first
-    return await HANDLERS[first](rest, terminal)
+    const handler = await HANDLERS[first]()
+    return await handler(rest, terminal)
   } catch (error) {
     const failure = toCliError(error)
     const where = command ? `capsule ${command}` : 'capsule'

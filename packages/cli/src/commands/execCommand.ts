@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { ExecutionResult, Session } from '@capsule/core'
-import { CliError, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, usageError } from '../cliError.js'
+import { CliError, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, toCliError, usageError } from '../cliError.js'
 import { parseCommandArgs } from '../commandArgs.js'
 import { CAPSULE_FLAG_OPTIONS, type CapsuleFlags, readCapsuleFlags } from '../config/capsuleFlags.js'
 import { commandHelp } from '../help.js'
@@ -9,7 +9,7 @@ import { DisplayWriter } from '../output/displayWriter.js'
 import { Spinner } from '../output/spinner.js'
 import type { Terminal } from '../output/terminal.js'
 import { LineReader } from '../session/lineReader.js'
-import { type StartedSession, sandboxInForce, startSession, toCliError } from '../session/startSession.js'
+import { type StartedSession, sandboxInForce, startSession } from '../session/startSession.js'
 
 const EXEC_OPTIONS = {
   ...CAPSULE_FLAG_OPTIONS,

@@ -1,6 +1,6 @@
 import { createInterface, type Interface } from 'node:readline'
 import type { InputEvent } from '@capsule/core'
-import { EXIT_OK } from '../cliError.js'
+import { EXIT_OK, toCliError } from '../cliError.js'
 import { parseCommandArgs } from '../commandArgs.js'
 import { CAPSULE_FLAG_OPTIONS, readCapsuleFlags } from '../config/capsuleFlags.js'
 import { commandHelp } from '../help.js'
@@ -18,7 +18,7 @@ import {
   levelMagic,
   type MagicContext,
 } from '../repl/replMagics.js'
-import { type StartedSession, sandboxInForce, startSession, toCliError } from '../session/startSession.js'
+import { type StartedSession, sandboxInForce, startSession } from '../session/startSession.js'
 import { CLI_VERSION } from '../version.js'
 
 const REPL_OPTIONS = { ...CAPSULE_FLAG_OPTIONS, 'no-history': { type: 'boolean' } } as const

@@ -9,7 +9,7 @@ import {
 import { CliError, EXIT_USAGE, usageError } from '../cliError.js'
 import type { CapsuleFlags, FsRootFlag } from './capsuleFlags.js'
 import { importModule } from './importModule.js'
-import { FIRST_PARTY_PROVIDERS } from './providerFactories.js'
+import { loadFirstPartyProviders } from './providerFactories.js'
 
 /** CapsuleOptions built from a config file and flags, with where they came from. */
 export interface ResolvedCapsuleOptions {
@@ -58,10 +58,9 @@ async function resolve(flags: CapsuleFlags, cwd: string): Promise<ResolvedCapsul
     label = configFile
     baseDir = read.baseDir
   }
-  const loaderOptions = { providerFactories: FIRST_PARTY_PROVIDERS, importModule, label, baseDir }
   // A config that is not an object cannot take flags; the loader says what is wrong with it.
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    await loadCapsuleConfig(raw as object, loaderOptions)
+    await loadCapsuleConfig(raw as object, { importModule, label, baseDir })
     throw new CliError('CONFIG', `${label}: expected a config object`)
   }
   const config: RawConfig = { ...(raw as RawConfig) }
@@ -84,19 +83,42 @@ async function resolve(flags: CapsuleFlags, cwd: string): Promise<ResolvedCapsul
   if (flags.fsRoots.length > 0) flagProviders.push('fs')
   if (flags.allowCommands.length > 0) flagProviders.push('shell')
 
+  let options: CapsuleOptions
   if (Array.isArray(config.providers)) {
     // Ready provider definitions (a JS config) cannot be edited: the flags' providers are added beside them.
     const flagRecord = mergeProviderFlags({}, flags, cwd)
-    const options = await loadCapsuleConfig(config, loaderOptions)
-    const extra = await loadCapsuleConfig({ providers: flagRecord }, { ...loaderOptions, label: 'flags' })
+    const providerFactories = await loadFirstPartyProviders(Object.keys(flagRecord))
+    options = await loadCapsuleConfig(config, { importModule, label, baseDir })
+    const extra = await loadCapsuleConfig(
+      { providers: flagRecord },
+      { providerFactories, importModule, label: 'flags', baseDir },
+    )
     options.providers = [...(options.providers ?? []), ...(extra.providers ?? [])]
-    return { options, configFile, flagProviders }
+  } else {
+    if (flagProviders.length > 0) {
+      config.providers = mergeProviderFlags({ ...asRecord(config.providers) }, flags, cwd)
+    }
+    const providerFactories = await loadFirstPartyProviders(Object.keys(asRecord(config.providers)))
+    options = await loadCapsuleConfig(config, { providerFactories, importModule, label, baseDir })
   }
-  if (flagProviders.length > 0) {
-    config.providers = mergeProviderFlags({ ...asRecord(config.providers) }, flags, cwd)
-  }
-  const options = await loadCapsuleConfig(config, loaderOptions)
-  return { options, configFile, flagProviders }
+  return { options: withoutDeniedAllows(options), configFile, flagProviders }
+}
+
+// Deny wins anyway; an id both allowed and denied is dropped from `allow`, which the session would refuse.
+function withoutDeniedAllows(options: CapsuleOptions): CapsuleOptions {
+  const deny = options.deny ?? []
+  if (!options.allow || deny.length === 0) return options
+  const allow = options.allow.filter(
+    (id) => id.includes('*') || !deny.some((pattern) => matches(pattern, id)),
+  )
+  return { ...options, allow }
+}
+
+// The security policy's matching: `*`, `provider.*` or an exact id.
+function matches(pattern: string, id: string): boolean {
+  if (pattern === '*') return true
+  if (pattern.endsWith('.*')) return id.startsWith(pattern.slice(0, -1))
+  return pattern === id
 }
 
 function mergeProviderFlags(providers: ProviderRecord, flags: CapsuleFlags, cwd: string): ProviderRecord {

@@ -1,5 +1,5 @@
-import { Capsule, compareLevels, isCapsuleError, type Session } from '@capsule/core'
-import { CliError, EXIT_FAILURE, EXIT_USAGE } from '../cliError.js'
+import { Capsule, compareLevels, type Session } from '@capsule/core'
+import { toCliError } from '../cliError.js'
 import type { CapsuleFlags } from '../config/capsuleFlags.js'
 import { type ResolvedCapsuleOptions, resolveCapsuleOptions } from '../config/resolveCapsuleOptions.js'
 import { Spinner } from '../output/spinner.js'
@@ -16,26 +16,6 @@ export interface StartedSession {
   notes: string[]
   /** Closes the session, the Capsule and the audit log. */
   close(): Promise<void>
-}
-
-// Codes meaning nothing could run because of the setup, not the code: exit 2, like a bad flag.
-const SETUP_ERROR_CODES = new Set([
-  'INVALID_OPTIONS',
-  'INVALID_PROVIDER',
-  'SANDBOX_UNAVAILABLE',
-  'PYTHON_NOT_FOUND',
-  'PYTHON_UNSUPPORTED',
-])
-
-/** Maps a failure to a one-line CliError: setup problems exit 2, everything else 1. */
-export function toCliError(error: unknown): CliError {
-  if (error instanceof CliError) return error
-  if (isCapsuleError(error)) {
-    const exitCode = SETUP_ERROR_CODES.has(error.code) ? EXIT_USAGE : EXIT_FAILURE
-    return new CliError(error.code, oneLine(error.message), exitCode, { cause: error })
-  }
-  const message = error instanceof Error ? error.message : String(error)
-  return new CliError('INTERNAL', oneLine(message), EXIT_FAILURE, { cause: error })
 }
 
 /** The sandbox a session at this level will get: what `sandbox: 'auto'` means, spelled out. */
@@ -113,8 +93,4 @@ function ungrantedProviderNotes(capsule: Capsule, session: Session, providers: s
     )
   }
   return notes
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim()
 }
