@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process'
 import { binary, defineCapability, defineProvider } from '@capsule/provider-sdk'
 import { z } from 'zod'
-import { Capsule, type Session } from '../packages/core/src/index.js'
+import { Capsule, probeSandbox, type Session } from '../packages/core/src/index.js'
 import { rawPipelined, rawRoundTrips, rawRoundTripsFromPython } from './rawPipe.js'
 import { percentile, printTable, type Row } from './report.js'
 
@@ -53,6 +53,73 @@ async function pythonTimed(session: Session, code: string): Promise<Record<strin
   const result = await session.run(code)
   if (result.status !== 'ok') throw new Error(`bench cell failed: ${result.error?.traceback.join('')}`)
   return JSON.parse(String(result.value?.['text/plain']).slice(1, -1))
+}
+
+// Issue 7: sandbox start-up cost, warm acquisition, and churn through a small pool.
+async function poolBench(python: string): Promise<Row[]> {
+  const rows: Row[] = []
+  const startup = async (sandbox: 'none' | 'bwrap') => {
+    const capsule = new Capsule({ python, sandbox, level: 'standard' })
+    const times: number[] = []
+    try {
+      for (let i = 0; i < 15; i += 1) {
+        const session = await capsule.session()
+        times.push(session.info().startupMs ?? Number.NaN)
+        await session.close()
+      }
+    } finally {
+      await capsule.close()
+    }
+    return percentile(times, 50)
+  }
+  const plain = await startup('none')
+  rows.push({ name: '(7) spawn-to-ready, no sandbox p50', value: plain, unit: 'ms', baseline: 'baseline' })
+  const probe = await probeSandbox()
+  if (probe.available) {
+    const sandboxed = await startup('bwrap')
+    rows.push({
+      name: '(7) spawn-to-ready, bubblewrap p50',
+      value: sandboxed,
+      unit: 'ms',
+      ratio: sandboxed / plain,
+      target: `≤ baseline + 8 ms (got +${(sandboxed - plain).toFixed(1)} ms)`,
+    })
+  }
+  const sandbox = probe.available ? 'bwrap' : 'none'
+  const warm = new Capsule({ python, sandbox, pool: { min: 2, max: 8 } })
+  try {
+    const acquire: number[] = []
+    for (let i = 0; i < 30; i += 1) {
+      while (warm.info().pool.warm < 2) await new Promise((resolve) => setTimeout(resolve, 5))
+      const started = performance.now()
+      const session = await warm.session()
+      acquire.push(performance.now() - started)
+      await session.close()
+    }
+    rows.push({ name: `(7) warm capsule.session() p50 (${sandbox})`, value: percentile(acquire, 50), unit: 'ms', target: '≤ 1 ms' })
+  } finally {
+    await warm.close()
+  }
+  const pooled = new Capsule({ python, sandbox, pool: { min: 4, max: 4 } })
+  try {
+    const latencies: number[] = []
+    const started = performance.now()
+    await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const t = performance.now()
+        const session = await pooled.session()
+        await session.run('sum(range(1000))')
+        await session.close()
+        latencies.push(performance.now() - t)
+      }),
+    )
+    const seconds = (performance.now() - started) / 1000
+    rows.push({ name: `(7) 200 short sessions through a pool of 4 (${sandbox})`, value: 200 / seconds, unit: 'sessions/s' })
+    rows.push({ name: '(7) … per-session latency p99', value: percentile(latencies, 99), unit: 'ms' })
+  } finally {
+    await pooled.close()
+  }
+  return rows
 }
 
 async function main(): Promise<void> {
@@ -215,6 +282,7 @@ async function main(): Promise<void> {
   })
 
   await capsule.close()
+  rows.push(...(await poolBench(python)))
   printTable(rows)
 }
 

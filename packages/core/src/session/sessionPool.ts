@@ -102,7 +102,8 @@ export class SessionPool<S extends PoolMember> {
       const warm = this.#warm.shift()
       if (warm) {
         this.#inUse.add(warm)
-        this.#replenish()
+        // After the caller has its session: spawning the replacement blocks the event loop for a few ms.
+        setImmediate(() => this.#replenish())
         return Promise.resolve(warm)
       }
     }
