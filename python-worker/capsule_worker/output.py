@@ -291,6 +291,11 @@ class FdPump:
             stdout_fd: ("stdout", codecs.getincrementaldecoder("utf-8")("replace")),
             stderr_fd: ("stderr", codecs.getincrementaldecoder("utf-8")("replace")),
         }
+        # One poll(0) tells which pipes hold anything: cheaper than a failing read per pipe on
+        # every execution. The pump thread has its own poller (poll objects are not shared).
+        self._drain_poller = select.poll()
+        for fd in self._streams:
+            self._drain_poller.register(fd, select.POLLIN)
 
     def _read(self, fd, max_reads):
         """Read what is available on ``fd`` (lock held); returns False once the pipe is closed."""
@@ -313,7 +318,7 @@ class FdPump:
     def drain(self):
         """Move everything already in the pipes into the sink (non-blocking)."""
         with self.lock:
-            for fd in self._streams:
+            for fd, _event in self._drain_poller.poll(0):
                 self._read(fd, _MAX_DRAIN_READS)
 
     def run(self):
