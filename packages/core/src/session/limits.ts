@@ -1,6 +1,6 @@
 import { z } from 'zod'
 
-/** Resource and time limits of a session. Every field has a default; see docs/limits.md. */
+/** Resource and time limits of a session. Every field has a default; docs/limits.md explains each. */
 export interface Limits {
   /** Wall time of one execution; it is interrupted, then the worker killed. 0 = none. */
   executeTimeoutMs: number
