@@ -66,6 +66,14 @@ describe('config files and flags', () => {
     expect(await report(['-c', '1'])).toMatchObject({ level: 'sandbox' })
   })
 
+  test('loads a .ts config through tsx', async () => {
+    await config(
+      "const level: 'sandbox' = 'sandbox'\nexport default { level, sandbox: 'none' as const }\n",
+      'capsule.config.ts',
+    )
+    expect(await report(['-c', '1'])).toMatchObject({ level: 'sandbox', sandbox: 'none' })
+  })
+
   test('points at the bad key in one line with exit code 2', async () => {
     await config({ sandbox: 'none', limits: { callTimeoutMs: 'soon' } })
     const run = await runCli(['exec', '-c', '1'], { cwd: dir })

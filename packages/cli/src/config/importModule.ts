@@ -18,7 +18,7 @@ export async function importModule(specifier: string): Promise<unknown> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error
   }
-  if (tsx) return tsx.tsImport(url, import.meta.url)
+  if (tsx) return unwrapInterop(await tsx.tsImport(url, import.meta.url))
   try {
     return await import(url)
   } catch (error) {
@@ -29,4 +29,14 @@ export async function importModule(specifier: string): Promise<unknown> {
     }
     throw error
   }
+}
+
+// tsx may load a .ts file as CommonJS, and its `export default` then arrives one level down
+// (`{ default: { default: config } }`). No config key is named `default`, so unwrapping is safe.
+function unwrapInterop(loaded: unknown): unknown {
+  const inner = (loaded as { default?: unknown } | null)?.default
+  if (typeof inner === 'object' && inner !== null && 'default' in inner) {
+    return { ...(loaded as object), default: (inner as { default: unknown }).default }
+  }
+  return loaded
 }
