@@ -11,6 +11,7 @@ export default defineConfig({
     include: [
       'packages/*/test/**/*.test.ts',
       'contract-tests/test/**/*.test.ts',
+      'python-worker/test/**/*.test.ts',
       'examples/*/test/**/*.test.ts',
     ],
     pool: 'forks',

@@ -53,6 +53,11 @@ export class CapabilityInvoker {
     this.#deps = deps
   }
 
+  /** A call's arguments as hosts may show them: secrets redacted, large values summarised. */
+  redactArgs(capabilityId: string, args: Record<string, unknown>): unknown {
+    return redactForAudit(args, new Set(this.#deps.registry.get(capabilityId)?.definition.secretArgs ?? []))
+  }
+
   async invoke(request: CallRequest): Promise<CallOutcome> {
     const { registry, store, audit, clock, logger } = this.#deps
     const started = clock.now()

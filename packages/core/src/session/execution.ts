@@ -55,7 +55,7 @@ export type ExecutionEvent =
   | { type: 'stderr'; text: string }
   | ({ type: 'display' } & DisplayOutput)
   | InputEvent
-  | { type: 'call'; callId: string; capability: string; args: unknown }
+  | { type: 'call'; callId: string; capability: string /** Redacted like the audit log. */; args: unknown }
   | { type: 'result'; result: ExecutionResult }
   | { type: 'error'; result: ExecutionResult }
 
@@ -96,6 +96,11 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
     })
     // A caller that only iterates (and sees the failure there) must not trigger an unhandled rejection.
     this.#result.catch(() => {})
+  }
+
+  /** Whether someone may iterate the events (false for `run()`, which keeps only the result). */
+  get streaming(): boolean {
+    return this.#streaming
   }
 
   /** Whether the execution has ended (either way). */

@@ -438,7 +438,10 @@ export class Session {
     // Backpressure: a flood of calls parks the worker on a full pipe instead of filling host memory.
     if (this.#calls.size >= this.#deps.limits.maxPendingCalls) worker.pauseReading()
     if (message.capability === 'io.input') this.#inputs.set(callId, execution)
-    execution?.push({ type: 'call', callId, capability: message.capability, args: undefined })
+    if (execution?.streaming) {
+      const args = this.#deps.invoker.redactArgs(message.capability, message.args)
+      execution.push({ type: 'call', callId, capability: message.capability, args })
+    }
     const policy = this.#deps.policy
     this.#deps.invoker
       .invoke({
