@@ -98,17 +98,20 @@ export function runCommand(request: RunRequest): Promise<RunOutcome> {
       if (child.pid !== undefined) killProcessTree(child.pid, request.runToken)
       reject(error)
     })
+    let drainTimer: NodeJS.Timeout | undefined
     child.on('exit', (code, signal) => {
       exit = { code, signal }
       cleanup()
       // Whatever the command left behind (background children, setsid daemons) dies with it.
       killProcessTree(child.pid!, request.runToken)
-      setTimeout(() => {
+      drainTimer = setTimeout(() => {
         child.stdout?.destroy()
         child.stderr?.destroy()
       }, DRAIN_GRACE_MS).unref()
     })
     child.on('close', () => {
+      // The streams closed on their own: the grace timer has nothing left to do (no timer outlives a run).
+      clearTimeout(drainTimer)
       if (settled) return
       settled = true
       const { code, signal } = exit ?? { code: null, signal: null }
