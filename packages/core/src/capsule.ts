@@ -6,6 +6,7 @@ import { z } from 'zod'
 import type { AuditEntry, AuditSink } from './audit/auditLog.js'
 import { type CapabilityDescriptor, CapabilityRegistry } from './capabilities/capabilityRegistry.js'
 import { createInputProvider, type InputRequest } from './capabilities/inputProvider.js'
+import { type LoadCapsuleConfigOptions, loadCapsuleConfig } from './config/capsuleConfig.js'
 import { createCapsuleContainer } from './di/container.js'
 import { TOKENS } from './di/tokens.js'
 import { CapsuleError } from './errors.js'
@@ -227,6 +228,15 @@ export class Capsule {
       this.#poolOptions,
       this.#container.resolve(TOKENS.clock),
     )
+  }
+
+  /**
+   * A Capsule from a config file (`capsule.config.json`, `.js`, `.mjs`, `.ts`) or a config object, validated
+   * with precise errors (`capsule.config.json: limits.callTimeoutMs: expected number`). JSON configs name
+   * providers by key; pass their factories in `options.providerFactories` (core depends on no provider).
+   */
+  static async fromConfig(source: string | object, options?: LoadCapsuleConfigOptions): Promise<Capsule> {
+    return new Capsule(await loadCapsuleConfig(source, options))
   }
 
   /**

@@ -9,6 +9,21 @@ export { CapabilityRegistry } from './capabilities/capabilityRegistry.js'
 export { INPUT_CAPABILITY_ID } from './capabilities/inputProvider.js'
 export type { CapsuleInfo, CapsuleOptions, PromiseControl, SandboxMode, SessionOptions } from './capsule.js'
 export { Capsule, optionsError } from './capsule.js'
+export type {
+  CapsuleConfig,
+  CapsuleConfigFile,
+  LoadCapsuleConfigOptions,
+  ProviderFactory,
+  ProviderFactoryContext,
+  ProviderModuleEntry,
+} from './config/capsuleConfig.js'
+export {
+  CAPSULE_CONFIG_FILES,
+  capsuleConfigSchema,
+  findCapsuleConfig,
+  loadCapsuleConfig,
+  readCapsuleConfigFile,
+} from './config/capsuleConfig.js'
 export type { CapsuleErrorCode, CapsuleErrorOptions } from './errors.js'
 export { CAPSULE_ERROR_CODES, CapsuleError, isCapsuleError } from './errors.js'
 export type {

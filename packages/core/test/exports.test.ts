@@ -5,6 +5,7 @@ import * as core from '../src/index.js'
 test('the runtime exports of @capsule/core are exactly these', () => {
   expect(Object.keys(core).sort()).toMatchInlineSnapshot(`
     [
+      "CAPSULE_CONFIG_FILES",
       "CAPSULE_ERROR_CODES",
       "CapabilityRegistry",
       "Capsule",
@@ -23,12 +24,16 @@ test('the runtime exports of @capsule/core are exactly these', () => {
       "SessionPool",
       "buildSandboxCommand",
       "buildSeccompFilter",
+      "capsuleConfigSchema",
       "compareLevels",
       "createWorkerCgroup",
+      "findCapsuleConfig",
       "isCapsuleError",
+      "loadCapsuleConfig",
       "optionsError",
       "probePythonInterpreter",
       "probeSandbox",
+      "readCapsuleConfigFile",
       "redactForAudit",
       "sandboxUnavailableError",
       "systemClock",

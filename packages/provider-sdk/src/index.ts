@@ -18,6 +18,8 @@ export type {
 export { CAPABILITY_NAME_PATTERN, defineCapability } from './defineCapability.js'
 export type { ProviderDefinition } from './defineProvider.js'
 export { defineProvider, SEMVER_PATTERN } from './defineProvider.js'
+export type { ParseProviderOptionsSettings } from './parseProviderOptions.js'
+export { parseProviderOptions } from './parseProviderOptions.js'
 export { ProviderDefinitionError } from './providerDefinitionError.js'
 export type { SecurityLevel } from './securityLevel.js'
 export { compareLevels, isSecurityLevel, SECURITY_LEVELS } from './securityLevel.js'

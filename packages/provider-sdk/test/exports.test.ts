@@ -19,6 +19,7 @@ test('the runtime exports of @capsule/provider-sdk are exactly these', () => {
       "isCapabilityError",
       "isCapabilityErrorCode",
       "isSecurityLevel",
+      "parseProviderOptions",
     ]
   `)
 })

@@ -104,7 +104,8 @@ export class SecurityPolicy {
       { level, allow: options.allow ?? this.allow, deny: options.deny },
       this,
     )
-    for (const id of narrowed.allow) {
+    // Only what the session asks for itself is checked: the inherited allow may name ids a deny removes.
+    for (const id of validatePatterns('allow', options.allow)) {
       if (!id.includes('*') && !this.decide(id).allowed) {
         throw new CapsuleError(
           'INVALID_OPTIONS',

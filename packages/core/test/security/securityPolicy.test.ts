@@ -55,6 +55,16 @@ describe('SecurityPolicy', () => {
     expect(() => SecurityPolicy.create(registry, { level: 'root' as never })).toThrow(/level must be one of/)
   })
 
+  test('a Capsule that allows an id and denies it too still opens sessions, and the deny wins', () => {
+    const capsule = SecurityPolicy.create(registry, {
+      level: 'standard',
+      allow: ['test.run'],
+      deny: ['test.*'],
+    })
+    const session = capsule.narrow({})
+    expect(session.decide('test.run')).toEqual({ allowed: false, rule: 'deny:test.*' })
+  })
+
   test('a session can narrow the grants but never widen them', () => {
     const capsule = SecurityPolicy.create(registry, { level: 'standard', deny: ['test.echo'] })
     const narrowed = capsule.narrow({ level: 'restricted' })

@@ -189,6 +189,17 @@ describe.each(testPythons())('capabilities on $label', ({ python, codec }) => {
     expect(log).toEqual([])
   })
 
+  test('execute() yields a call event per call, with secret arguments redacted', async () => {
+    const { session } = await open()
+    const calls = []
+    for await (const event of session.execute('write("hunter2")\necho("hi")'))
+      if (event.type === 'call') calls.push(event)
+    expect(calls).toMatchObject([
+      { capability: 'test.write', args: { data: '[redacted]' } },
+      { capability: 'test.echo', args: { text: 'hi' } },
+    ])
+  })
+
   test('info() counts calls by outcome', async () => {
     const { session } = await open()
     await session.run('echo("a")\ntry:\n    fail("NOT_FOUND")\nexcept Exception:\n    pass')

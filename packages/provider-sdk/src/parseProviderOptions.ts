@@ -1,0 +1,56 @@
+import type { z } from 'zod'
+import { ProviderDefinitionError } from './providerDefinitionError.js'
+
+/** How {@link parseProviderOptions} reports problems. */
+export interface ParseProviderOptionsSettings {
+  /** Said when `options` is not an object at all: `must be an object with { roots: [...] }`. */
+  expected?: string
+  /** Top-level option names whose values are secrets: never echoed in an error, even host-side. */
+  secretKeys?: readonly string[]
+}
+
+/**
+ * Validates a provider factory's options with its zod schema and returns the parsed value. Throws
+ * ProviderDefinitionError naming the first problem and the value given, e.g.
+ * `httpProvider: options.maxRedirects must be an integer ≥ 0 (got -1)`.
+ */
+export function parseProviderOptions<S extends z.ZodType>(
+  factory: string,
+  schema: S,
+  options: unknown,
+  settings: ParseProviderOptionsSettings = {},
+): z.output<S> {
+  if (typeof options !== 'object' || options === null) {
+    throw new ProviderDefinitionError(`${factory}: options ${settings.expected ?? 'must be an object'}`)
+  }
+  const parsed = schema.safeParse(options)
+  if (parsed.success) return parsed.data
+  const issue = parsed.error.issues[0]!
+  const path = issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('')
+  const message =
+    issue.code === 'unrecognized_keys' ? `has unknown option(s): ${issue.keys.join(', ')}` : issue.message
+  const got = valueAt(options, issue.path)
+  const secret = typeof issue.path[0] === 'string' && (settings.secretKeys ?? []).includes(issue.path[0])
+  const shown =
+    issue.code === 'unrecognized_keys' || got === undefined || secret ? '' : ` (got ${describe(got)})`
+  throw new ProviderDefinitionError(`${factory}: options${path} ${message}${shown}`)
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let value = root
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined
+    value = (value as Record<PropertyKey, unknown>)[key]
+  }
+  return value
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'function') return 'a function'
+  try {
+    const text = JSON.stringify(value)
+    return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text
+  } catch {
+    return String(value)
+  }
+}
