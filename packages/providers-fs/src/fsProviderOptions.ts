@@ -1,6 +1,6 @@
 import { existsSync, realpathSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { ProviderDefinitionError } from '@capsule/provider-sdk'
+import { ProviderDefinitionError, parseProviderOptions } from '@capsule/provider-sdk'
 import { z } from 'zod'
 import { errnoCode } from './fsErrors.js'
 import { PathPolicy } from './pathPolicy.js'
@@ -136,19 +136,16 @@ export interface ResolvedFsOptions {
  * precise message (`fsProvider: roots[1].name is required …`) on the first problem.
  */
 export function resolveFsOptions(options: unknown): ResolvedFsOptions {
-  const parsed = fsProviderOptionsSchema.safeParse(options)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const where = issue === undefined ? 'options' : formatIssuePath(issue.path)
-    throw new ProviderDefinitionError(`fsProvider: ${where}: ${issue?.message ?? 'invalid options'}`)
-  }
+  const parsed = parseProviderOptions('fsProvider', fsProviderOptionsSchema, options, {
+    expected: 'must be an object with { roots: [...] }',
+  })
   // Every opened descriptor is checked through /proc/self/fd; without it the checks cannot be made.
   if (!existsSync('/proc/self/fd')) {
     throw new ProviderDefinitionError(
       'fsProvider needs Linux /proc/self/fd to verify opened files; this platform is not supported',
     )
   }
-  const { roots, allowHidden, ...caps } = parsed.data
+  const { roots, allowHidden, ...caps } = parsed
   return {
     ...caps,
     roots: roots.map((root, index) => ({
@@ -175,11 +172,4 @@ function resolveRootPath(given: string, index: number): string {
     throw new ProviderDefinitionError(`${where} must be a directory (got ${JSON.stringify(given)})`)
   }
   return real
-}
-
-function formatIssuePath(issuePath: readonly PropertyKey[]): string {
-  let out = ''
-  for (const key of issuePath)
-    out += typeof key === 'number' ? `[${key}]` : `${out === '' ? '' : '.'}${String(key)}`
-  return out === '' ? 'options' : out
 }

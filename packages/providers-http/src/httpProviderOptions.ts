@@ -1,5 +1,5 @@
 import type { LookupFunction } from 'node:net'
-import { ProviderDefinitionError } from '@capsule/provider-sdk'
+import { parseProviderOptions } from '@capsule/provider-sdk'
 import { z } from 'zod'
 import { AddressPolicy } from './addressPolicy.js'
 import { type HostRule, parseHostRule } from './hostRule.js'
@@ -191,40 +191,9 @@ export type ResolvedHttpProviderOptions = z.output<typeof httpProviderOptionsSch
  * problem spelled out, e.g. `httpProvider: options.maxRedirects must be an integer ≥ 0 (got -1)`.
  */
 export function resolveHttpProviderOptions(options: HttpProviderOptions): ResolvedHttpProviderOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new ProviderDefinitionError(
-      'httpProvider: options must be an object with at least { allow: [...] }',
-    )
-  }
-  const parsed = httpProviderOptionsSchema.safeParse(options)
-  if (parsed.success) return parsed.data
-  const issue = parsed.error.issues[0]!
-  const path = issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('')
-  let message = issue.message
-  if (issue.code === 'unrecognized_keys') message = `has unknown option(s): ${issue.keys.join(', ')}`
-  const got = valueAt(options, issue.path)
   // Header values and proxy tokens are secrets: never echo them, even into a host-side error.
-  const secret = issue.path[0] === 'injectHeaders' || issue.path[0] === 'proxy'
-  const shown =
-    issue.code === 'unrecognized_keys' || got === undefined || secret ? '' : ` (got ${describe(got)})`
-  throw new ProviderDefinitionError(`httpProvider: options${path} ${message}${shown}`)
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let value = root
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null) return undefined
-    value = (value as Record<PropertyKey, unknown>)[key]
-  }
-  return value
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'function') return 'a function'
-  try {
-    const text = JSON.stringify(value)
-    return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text
-  } catch {
-    return String(value)
-  }
+  return parseProviderOptions('httpProvider', httpProviderOptionsSchema, options, {
+    expected: 'must be an object with at least { allow: [...] }',
+    secretKeys: ['injectHeaders', 'proxy'],
+  })
 }

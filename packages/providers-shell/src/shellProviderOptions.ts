@@ -1,4 +1,4 @@
-import { ProviderDefinitionError } from '@capsule/provider-sdk'
+import { ProviderDefinitionError, parseProviderOptions } from '@capsule/provider-sdk'
 import { z } from 'zod'
 
 /** The first-party argument rule sets; see the README for what each refuses. */
@@ -167,35 +167,7 @@ export function configError(message: string): never {
  * problem, e.g. `shellProvider: options.timeoutMs must be an integer ≥ 1 (got 0)`.
  */
 export function parseShellProviderOptions(options: ShellProviderOptions): ParsedShellProviderOptions {
-  if (typeof options !== 'object' || options === null) {
-    configError('options must be an object with { commands, roots }')
-  }
-  const parsed = shellProviderOptionsSchema.safeParse(options)
-  if (parsed.success) return parsed.data
-  const issue = parsed.error.issues[0]!
-  const path = issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('')
-  let message = issue.message
-  if (issue.code === 'unrecognized_keys') message = `has unknown option(s): ${issue.keys.join(', ')}`
-  const got = valueAt(options, issue.path)
-  const shown = issue.code === 'unrecognized_keys' || got === undefined ? '' : ` (got ${describe(got)})`
-  return configError(`options${path} ${message}${shown}`)
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let value = root
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null) return undefined
-    value = (value as Record<PropertyKey, unknown>)[key]
-  }
-  return value
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'function') return 'a function'
-  try {
-    const text = JSON.stringify(value)
-    return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text
-  } catch {
-    return String(value)
-  }
+  return parseProviderOptions('shellProvider', shellProviderOptionsSchema, options, {
+    expected: 'must be an object with { commands, roots }',
+  })
 }
