@@ -96,7 +96,12 @@ async function poolBench(python: string): Promise<Row[]> {
       acquire.push(performance.now() - started)
       await session.close()
     }
-    rows.push({ name: `(7) warm capsule.session() p50 (${sandbox})`, value: percentile(acquire, 50), unit: 'ms', target: '≤ 1 ms' })
+    rows.push({
+      name: `(7) warm capsule.session() p50 (${sandbox})`,
+      value: percentile(acquire, 50),
+      unit: 'ms',
+      target: '≤ 1 ms',
+    })
   } finally {
     await warm.close()
   }
@@ -114,7 +119,11 @@ async function poolBench(python: string): Promise<Row[]> {
       }),
     )
     const seconds = (performance.now() - started) / 1000
-    rows.push({ name: `(7) 200 short sessions through a pool of 4 (${sandbox})`, value: 200 / seconds, unit: 'sessions/s' })
+    rows.push({
+      name: `(7) 200 short sessions through a pool of 4 (${sandbox})`,
+      value: 200 / seconds,
+      unit: 'sessions/s',
+    })
     rows.push({ name: '(7) … per-session latency p99', value: percentile(latencies, 99), unit: 'ms' })
   } finally {
     await pooled.close()
