@@ -2,7 +2,17 @@ import { AsyncResource, createHook, executionAsyncId } from 'node:async_hooks'
 
 // Resource types that mean work still scheduled or in flight. Promises and nextTick objects settle on
 // their own; FILEHANDLE objects are destroyed by the garbage collector even when closed properly.
-const IGNORED_TYPES = new Set(['PROMISE', 'TickObject', 'FILEHANDLE', 'FILEHANDLECLOSEREQ'])
+// Resources that are bookkeeping, not work: promises and ticks, file-handle closes, undici's request
+// record (destroyed only by the garbage collector, even after a request that completed) and the
+// request object even a synchronous crypto.randomBytes() creates.
+const IGNORED_TYPES = new Set([
+  'PROMISE',
+  'TickObject',
+  'FILEHANDLE',
+  'FILEHANDLECLOSEREQ',
+  'UNDICI_REQUEST',
+  'RANDOMBYTESREQUEST',
+])
 
 /** Watches the async resources one piece of work creates, to tell what is still alive once it settled. */
 export interface ResourceTracker {
