@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process'
 import { binary, defineCapability, defineProvider } from '@capsule/provider-sdk'
 import { z } from 'zod'
 import { Capsule, probeSandbox, type Session } from '../packages/core/src/index.js'
+import { benchFetch } from './fetchBench.js'
 import { rawPipelined, rawRoundTrips, rawRoundTripsFromPython } from './rawPipe.js'
 import { percentile, printTable, type Row } from './report.js'
 
@@ -291,6 +292,7 @@ async function main(): Promise<void> {
   })
 
   await capsule.close()
+  rows.push(...(await benchFetch(python)))
   rows.push(...(await poolBench(python)))
   printTable(rows)
 }

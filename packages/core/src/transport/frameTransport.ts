@@ -51,11 +51,11 @@ export class StreamFrameTransport implements FrameTransport {
 
   send(body: Uint8Array): boolean {
     if (this.#closed || this.#output.destroyed || this.#output.writableEnded) return false
-    // Frames sent in one tick (answers to a gathered batch of calls) leave in one writev.
+    // Frames sent in one turn of the event loop (answers to a gathered batch of calls) leave in one writev.
     if (!this.#corked) {
       this.#corked = true
       this.#output.cork()
-      process.nextTick(this.#uncork)
+      setImmediate(this.#uncork)
     }
     this.#output.write(encodeFrame(body))
     return true
