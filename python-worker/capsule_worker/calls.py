@@ -40,10 +40,14 @@ class CallManager:
     says whether the host interrupted that execution.
     """
 
-    def __init__(self, emit_call, send, was_interrupted):
+    def __init__(self, emit_call, send, was_interrupted, prepare_call=None, write_calls=None):
         self._emit_call = emit_call
         self._send = send
         self._was_interrupted = was_interrupted
+        self._prepare_call = prepare_call
+        self._write_calls = write_calls
+        # Calls made by tasks in one turn of an event loop leave in one write (a gather of thousands).
+        self._outbox = []
         self._lock = _thread.allocate_lock()
         self._next_id = 1
         self._pending = {}
@@ -83,9 +87,35 @@ class CallManager:
         future = loop.create_future()
         waiter = _AsyncWaiter(loop, future, spec, args)
         call_id = self._register(waiter)
-        waiter.exec_id = self._start(call_id, spec, args)
+        if self._prepare_call is None:
+            waiter.exec_id = self._start(call_id, spec, args)
+        else:
+            waiter.exec_id = self._queue(loop, call_id, spec, args)
         future.add_done_callback(lambda f: f.cancelled() and self._cancel(call_id))
         return future
+
+    def _queue(self, loop, call_id, spec, args):
+        message = {"type": "call", "id": call_id, "exec": None, "capability": spec.id, "args": args}
+        try:
+            body = self._prepare_call(message)
+        except FrameTooLarge as exc:
+            self._forget(call_id)
+            raise _error_for("LIMIT_EXCEEDED", "%s: %s" % (spec.name, exc)) from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            self._forget(call_id)
+            raise TypeError("%s: arguments cannot be sent to the host: %s" % (spec.name, exc)) from None
+        outbox = self._outbox
+        outbox.append(body)
+        if len(outbox) == 1:
+            loop.call_soon(self._flush_outbox)
+        return message["exec"]
+
+    def _flush_outbox(self):
+        bodies = self._outbox
+        if not bodies:
+            return
+        self._outbox = []
+        self._write_calls(bodies)
 
     def _register(self, waiter):
         with self._lock:

@@ -91,7 +91,41 @@ class FrameWriter:
                     rest = rest[os.write(self.fd, rest) :]
 
 
+    def encode(self, message):
+        """Encode one message, refusing it (FrameTooLarge) before anything is written."""
+        body = self.codec.encode(message)
+        if len(body) > self.max_bytes:
+            raise FrameTooLarge(
+                "message of %d bytes exceeds maxFrameBytes %d" % (len(body), self.max_bytes)
+            )
+        return body
+
+    def send_bodies(self, bodies):
+        """Write several encoded bodies as consecutive frames, in as few syscalls as possible."""
+        buffers = []
+        for body in bodies:
+            buffers.append(_HEADER.pack(len(body)))
+            buffers.append(body)
+        with self._lock:
+            for start in range(0, len(buffers), _IOV_BATCH):
+                chunk = buffers[start : start + _IOV_BATCH]
+                total = sum(len(b) for b in chunk)
+                written = _writev_all(self.fd, chunk)
+                if written < total:
+                    rest = memoryview(b"".join(chunk))[written:]
+                    while rest:
+                        rest = rest[os.write(self.fd, rest) :]
+
+
+#: Buffers per writev call (IOV_MAX is 1024 on Linux).
+_IOV_BATCH = 1024
+
+
 if hasattr(os, "writev"):
+
+    def _writev_all(fd, buffers):
+        return os.writev(fd, buffers)
+
 
     def _writev(fd, header, body):
         return os.writev(fd, (header, body))
@@ -100,3 +134,6 @@ else:  # pragma: no cover - platforms without writev
 
     def _writev(fd, header, body):
         return os.write(fd, header + body)
+
+    def _writev_all(fd, buffers):
+        return os.write(fd, b"".join(buffers))

@@ -65,7 +65,9 @@ class Worker:
         self.gate.allow(*INTERRUPTIBLE)
         self.gate.allow_file(os.path.join(_WORKER_DIR, "bundle.py"))
         self.patcher = PatchOnImport()
-        self.calls = CallManager(self._emit_call, self.writer.send, self._was_interrupted)
+        self.calls = CallManager(
+            self._emit_call, self.writer.send, self._was_interrupted, self._prepare_call, self._write_calls
+        )
         self.main_module = type(sys)("__main__")
         self.namespace = self.main_module.__dict__
         self.namespace["__builtins__"] = builtins
@@ -187,6 +189,18 @@ class Worker:
             message["exec"] = exec_id
             self.writer.send(message)
             return exec_id
+
+    def _prepare_call(self, message):
+        """Stamp and encode a call now (errors surface at the call site); it is written later."""
+        message["exec"] = self.running_id
+        return self.writer.encode(message)
+
+    def _write_calls(self, bodies):
+        """Write calls prepared in one turn of the event loop, after the output before them."""
+        with self.out_lock:
+            if self.running_id is not None:
+                self.flush_output()
+            self.writer.send_bodies(bodies)
 
     def display(self, *objs):
         """Send each object as a ``display`` message of the running execution."""
