@@ -169,7 +169,9 @@ export class CapabilityInvoker {
       callId: request.callId,
       capabilityId: request.capability,
       level: request.level,
-      log: childLogger(logger, base),
+      get log() {
+        return childLogger(logger, base)
+      },
       progress: (update) => request.onProgress?.(update),
     }
     Promise.resolve()

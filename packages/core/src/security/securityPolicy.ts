@@ -51,6 +51,7 @@ export class SecurityPolicy {
   readonly deny: readonly string[]
   readonly #registry: CapabilityRegistry
   readonly #parent: SecurityPolicy | undefined
+  readonly #decisions = new Map<string, PolicyDecision>()
 
   private constructor(registry: CapabilityRegistry, options: GrantOptions, parent?: SecurityPolicy) {
     this.#registry = registry
@@ -116,8 +117,19 @@ export class SecurityPolicy {
     return narrowed
   }
 
-  /** Decides one call. Runs on every call frame, whatever was injected. */
+  /**
+   * Decides one call. Runs on every call frame, whatever was injected. A policy never changes, so
+   * each id is decided once and remembered (ids come from the registry; unknown ones are not kept).
+   */
   decide(capabilityId: string): PolicyDecision {
+    const known = this.#decisions.get(capabilityId)
+    if (known) return known
+    const decision = this.#decide(capabilityId)
+    if (decision.rule !== 'unknown') this.#decisions.set(capabilityId, decision)
+    return decision
+  }
+
+  #decide(capabilityId: string): PolicyDecision {
     const capability = this.#registry.get(capabilityId)
     if (!capability) return { allowed: false, rule: 'unknown' }
     if (this.#parent) {
