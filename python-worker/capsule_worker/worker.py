@@ -363,6 +363,14 @@ def run():
 
 def _run(stdio, fd_in, fd_out):
     from capsule_worker.codec import CodecUnavailable, choose_codec, codec_names
+    from capsule_worker.rlimits import LimitError, apply
+
+    # Limits first: nothing the host did not budget for may run, not even the rest of start-up.
+    try:
+        apply(os.environ.pop("CAPSULE_RLIMITS", ""))
+    except LimitError as exc:
+        stdio.diagnose("cannot apply resource limits: %s" % (exc,))
+        os._exit(EXIT_INTERNAL)
 
     extra = os.environ.get("CAPSULE_SYS_PATH")
     if extra:

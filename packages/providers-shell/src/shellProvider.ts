@@ -84,15 +84,14 @@ export function shellProvider(options: ShellProviderOptions): ProviderDefinition
     commands.set(name, resolveCommand(name, rule, DEFAULT_SEARCH_PATH, roots))
   }
   const sandbox = chooseSandbox(parsed)
-  // Outside a sandbox HOME is a private empty directory, never a root Python can write dotfiles into.
-  const privateHome =
-    sandbox.kind === 'none' ? mkdtempSync(path.join(tmpdir(), 'capsule-shell-home-')) : undefined
+  // Outside a sandbox HOME is a private empty directory per run, never a root Python can write
+  // dotfiles into, and nothing one command leaves there is seen by the next; it is removed after the run.
   const allowedValues: Record<string, string> = {}
   for (const name of parsed.envAllow) {
     const value = process.env[name]
     if (value !== undefined) allowedValues[name] = value
   }
-  const base = { path: DEFAULT_SEARCH_PATH.join(':'), home: privateHome ?? '/tmp', allowed: allowedValues }
+  const searchPath = DEFAULT_SEARCH_PATH.join(':')
   const running = new Map<string, number>()
 
   async function run(args: z.output<typeof shellRunInput>, ctx: CapabilityContext) {
@@ -129,6 +128,7 @@ export function shellProvider(options: ShellProviderOptions): ProviderDefinition
       )
     }
     running.set(ctx.sessionId, active + 1)
+    const home = sandbox.kind === 'none' ? mkdtempSync(path.join(tmpdir(), 'capsule-shell-home-')) : '/tmp'
     const startedAt = Date.now()
     const timeoutMs = Math.max(
       1,
@@ -146,7 +146,12 @@ export function shellProvider(options: ShellProviderOptions): ProviderDefinition
         limitMs = timeoutMs,
       ) => {
         const runToken = newRunToken()
-        const env = buildEnvironment(base, overrides, extraEnv, runToken)
+        const env = buildEnvironment(
+          { path: searchPath, home, allowed: allowedValues },
+          overrides,
+          extraEnv,
+          runToken,
+        )
         const wrapped =
           sandbox.kind === 'bwrap'
             ? {
@@ -203,6 +208,7 @@ export function shellProvider(options: ShellProviderOptions): ProviderDefinition
       if (error instanceof CapabilityError) throw error
       throw new CapabilityError('UNAVAILABLE', `could not start ${command.name}`, { cause: error })
     } finally {
+      if (sandbox.kind === 'none') rmSync(home, { recursive: true, force: true })
       const left = (running.get(ctx.sessionId) ?? 1) - 1
       if (left === 0) running.delete(ctx.sessionId)
       else running.set(ctx.sessionId, left)
@@ -229,9 +235,6 @@ export function shellProvider(options: ShellProviderOptions): ProviderDefinition
         handler: run,
       }),
     ],
-    dispose() {
-      if (privateHome !== undefined) rmSync(privateHome, { recursive: true, force: true })
-    },
   })
   sandboxes.set(provider, sandbox.kind)
   return provider

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { shellProvider } from '../src/index.js'
+import { tempDir } from './tempDir.js'
 import { callRun } from './testContext.js'
 
 /**
@@ -13,7 +13,7 @@ import { callRun } from './testContext.js'
  * marker file inside `markers/`.
  */
 function hostileRepo(): { root: string; markers: string } {
-  const root = mkdtempSync(path.join(tmpdir(), 'shell-git-'))
+  const root = tempDir('shell-git-')
   const markers = path.join(root, 'markers')
   mkdirSync(markers)
   const git = (...args: string[]) =>

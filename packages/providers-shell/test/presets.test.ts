@@ -1,15 +1,15 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { shellProvider } from '../src/index.js'
+import { tempDir } from './tempDir.js'
 import { callRun } from './testContext.js'
 
 let root: string
 let provider: ReturnType<typeof shellProvider>
 
 beforeAll(() => {
-  root = mkdtempSync(path.join(tmpdir(), 'shell-presets-'))
+  root = tempDir('shell-presets-')
   mkdirSync(path.join(root, 'dir'))
   writeFileSync(path.join(root, 'dir', 'a.txt'), 'alpha\nbeta\n')
   provider = shellProvider({

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { ProviderDefinition } from '@capsule/provider-sdk'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { type ShellProviderOptions, shellProvider } from '../src/index.js'
+import { tempDir } from './tempDir.js'
 import { callRun, livePidsWith, testContext, uniqueSleep } from './testContext.js'
 
 describe.each(['none', 'bwrap'] as const)('shell.run with sandbox %s', (sandbox) => {
@@ -13,8 +13,8 @@ describe.each(['none', 'bwrap'] as const)('shell.run with sandbox %s', (sandbox)
   const providers: ProviderDefinition[] = []
 
   beforeEach(() => {
-    root = mkdtempSync(path.join(tmpdir(), 'shell-root-'))
-    outside = mkdtempSync(path.join(tmpdir(), 'shell-outside-'))
+    root = tempDir('shell-root-')
+    outside = tempDir('shell-outside-')
   })
   afterEach(async () => {
     for (const p of providers.splice(0)) await p.dispose?.()
@@ -241,8 +241,8 @@ describe.each(['none', 'bwrap'] as const)('shell.run with sandbox %s', (sandbox)
 
 describe('shell.run inside bubblewrap', () => {
   test('hides the host and enforces read-only roots', async () => {
-    const ro = mkdtempSync(path.join(tmpdir(), 'shell-ro-'))
-    const rw = mkdtempSync(path.join(tmpdir(), 'shell-rw-'))
+    const ro = tempDir('shell-ro-')
+    const rw = tempDir('shell-rw-')
     const provider = shellProvider({
       commands: { sh: { dangerous: true } },
       roots: [{ path: ro }, { path: rw, write: true }],

@@ -1,13 +1,13 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { ProviderDefinitionError } from '@capsule/provider-sdk'
 import { beforeEach, describe, expect, test } from 'vitest'
 import { shellProvider, shellSandboxInForce } from '../src/index.js'
+import { tempDir } from './tempDir.js'
 
 let root: string
 beforeEach(() => {
-  root = mkdtempSync(path.join(tmpdir(), 'shell-options-'))
+  root = tempDir('shell-options-')
 })
 
 const configure = (options: Record<string, unknown>) => () =>

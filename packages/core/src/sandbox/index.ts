@@ -16,6 +16,7 @@ export {
   applyLimitsCommand,
   DEFAULT_PRLIMIT_PATH,
   DEFAULT_SANDBOX_LIMITS,
+  rlimitsEnv,
   validateSandboxLimits,
 } from './sandboxLimits.js'
 export type { SeccompFd } from './seccompFd.js'

@@ -61,6 +61,22 @@ export function validateSandboxLimits(limits: SandboxLimits): void {
 }
 
 /**
+ * The limits as the worker's `CAPSULE_RLIMITS` variable (`as=…:…;nproc=…`): the worker applies them to
+ * itself, soft = hard (CPU: hard one second later, so SIGXCPU names the limit), before any user code
+ * runs. Needs no helper binary, so it works on any Unix with Python's `resource` module.
+ */
+export function rlimitsEnv(limits: SandboxLimits): string {
+  validateSandboxLimits(limits)
+  const pairs = ['core=0:0']
+  for (const [key, flag] of PRLIMIT_FLAGS) {
+    const value = limits[key]
+    if (value === Number.POSITIVE_INFINITY) continue
+    pairs.push(`${flag}=${value}:${key === 'cpuSeconds' ? value + 1 : value}`)
+  }
+  return pairs.join(';')
+}
+
+/**
  * Wraps `command` in util-linux `prlimit` so every limit is in force, soft = hard, before the
  * first instruction of the command runs (core dumps are always off). Used by
  * {@link buildSandboxCommand} inside the sandbox; usable on its own for `sandbox: 'none'` too.

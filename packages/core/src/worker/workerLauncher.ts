@@ -2,11 +2,11 @@ import { workerRoot } from '@capsule/python-worker'
 import { CapsuleError } from '../errors.js'
 import type { CodecName } from '../protocol/codec.js'
 import {
-  applyLimitsCommand,
   buildSandboxCommand,
   buildSeccompFilter,
   createWorkerCgroup,
   openSeccompFd,
+  rlimitsEnv,
   type SandboxLimits,
   type SandboxMount,
 } from '../sandbox/index.js'
@@ -23,8 +23,6 @@ export interface WorkerLaunchOptions {
   limits: Limits
   env?: Record<string, string>
   cwd?: string
-  /** Where prlimit lives (util-linux). */
-  prlimitPath?: string
 }
 
 const MIB = 1024 * 1024
@@ -49,21 +47,13 @@ export function sandboxLimitsOf(limits: Limits): SandboxLimits {
 export function buildWorkerLaunch(options: WorkerLaunchOptions): WorkerCommand {
   const { interpreter, limits } = options
   const sandboxLimits = sandboxLimitsOf(limits)
+  // The worker applies its rlimits itself, first thing, from CAPSULE_RLIMITS (no prlimit exec).
+  const env = { ...options.env, CAPSULE_RLIMITS: rlimitsEnv(sandboxLimits) }
   if (options.sandbox.mode === 'none') {
-    const plain = buildWorkerCommand({
-      interpreter,
-      codecs: options.codecs,
-      env: options.env,
-      cwd: options.cwd,
-    })
-    const limited = applyLimitsCommand(sandboxLimits, plain, options.prlimitPath)
-    return { ...plain, ...limited, classifyExit: (exit) => classifyLimitExit(exit, limits, null) }
+    const plain = buildWorkerCommand({ interpreter, codecs: options.codecs, env, cwd: options.cwd })
+    return { ...plain, classifyExit: (exit) => classifyLimitExit(exit, limits, null) }
   }
-  const inner = buildWorkerCommand({
-    interpreter,
-    codecs: options.codecs,
-    env: { ...options.env, HOME: '/tmp' },
-  })
+  const inner = buildWorkerCommand({ interpreter, codecs: options.codecs, env: { ...env, HOME: '/tmp' } })
   const seccomp = openSeccompFd(buildSeccompFilter())
   let command: { command: string; args: string[]; env: Record<string, string> }
   try {
@@ -78,8 +68,6 @@ export function buildWorkerLaunch(options: WorkerLaunchOptions): WorkerCommand {
       tmpSizeBytes: limits.tmpSizeMb * MIB,
       keepFds: [3, 4],
       seccomp: { fd: SECCOMP_FD },
-      limits: sandboxLimits,
-      prlimitPath: options.prlimitPath,
       network: false,
     })
   } catch (error) {

@@ -5,6 +5,7 @@ import {
   createWorkerCgroup,
   DEFAULT_SANDBOX_LIMITS,
   probeSandbox,
+  rlimitsEnv,
   type SandboxLimits,
   validateSandboxLimits,
   type WorkerCgroup,
@@ -17,6 +18,15 @@ const MiB = 1024 * 1024
 const limits = (overrides: Partial<SandboxLimits>): SandboxLimits => ({
   ...DEFAULT_SANDBOX_LIMITS,
   ...overrides,
+})
+
+describe('rlimitsEnv', () => {
+  test('spells every finite limit for the worker, soft = hard, CPU hard a second later, no core dumps', () => {
+    expect(rlimitsEnv(limits({ memoryBytes: 256 * MiB, cpuSeconds: 5 }))).toBe(
+      `core=0:0;as=${256 * MiB}:${256 * MiB};nproc=64:64;nofile=256:256;fsize=${64 * MiB}:${64 * MiB};cpu=5:6`,
+    )
+    expect(rlimitsEnv(limits({ memoryBytes: Number.POSITIVE_INFINITY }))).not.toContain('as=')
+  })
 })
 
 describe('applyLimitsCommand', () => {

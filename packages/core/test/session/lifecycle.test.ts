@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
@@ -177,10 +177,14 @@ describe('interpreters', () => {
     )
     chmodSync(fake, 0o755)
     const capsule = new Capsule({ sandbox: 'none', python: fake })
-    await expect(capsule.session()).rejects.toMatchObject({
-      code: 'PYTHON_UNSUPPORTED',
-      message: expect.stringContaining('3.7.9'),
-    })
+    try {
+      await expect(capsule.session()).rejects.toMatchObject({
+        code: 'PYTHON_UNSUPPORTED',
+        message: expect.stringContaining('3.7.9'),
+      })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('CAPSULE_PYTHON selects the interpreter', async () => {

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { homedir, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { Capsule, probeSandbox, type Session } from '../../src/index.js'
 import { defaultPython } from '../pythons.js'
@@ -28,6 +28,7 @@ describe.skipIf(!probe.available)(`a sandboxed session ${why}`, () => {
   afterAll(async () => {
     delete process.env.CAPSULE_LEAK_CHECK
     server.close()
+    rmSync(dirname(hostTmpFile), { recursive: true, force: true })
     await capsule.close()
   })
 
