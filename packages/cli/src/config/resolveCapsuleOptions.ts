@@ -101,24 +101,7 @@ async function resolve(flags: CapsuleFlags, cwd: string): Promise<ResolvedCapsul
     const providerFactories = await loadFirstPartyProviders(Object.keys(asRecord(config.providers)))
     options = await loadCapsuleConfig(config, { providerFactories, importModule, label, baseDir })
   }
-  return { options: withoutDeniedAllows(options), configFile, flagProviders }
-}
-
-// Deny wins anyway; an id both allowed and denied is dropped from `allow`, which the session would refuse.
-function withoutDeniedAllows(options: CapsuleOptions): CapsuleOptions {
-  const deny = options.deny ?? []
-  if (!options.allow || deny.length === 0) return options
-  const allow = options.allow.filter(
-    (id) => id.includes('*') || !deny.some((pattern) => matches(pattern, id)),
-  )
-  return { ...options, allow }
-}
-
-// The security policy's matching: `*`, `provider.*` or an exact id.
-function matches(pattern: string, id: string): boolean {
-  if (pattern === '*') return true
-  if (pattern.endsWith('.*')) return id.startsWith(pattern.slice(0, -1))
-  return pattern === id
+  return { options, configFile, flagProviders }
 }
 
 function mergeProviderFlags(providers: ProviderRecord, flags: CapsuleFlags, cwd: string): ProviderRecord {
