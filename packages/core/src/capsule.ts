@@ -56,7 +56,7 @@ export interface CapsuleOptions {
   codec?: 'auto' | CodecName
   /** Extra environment variables for workers (the host's environment is not passed on, but for PATH and locale). */
   env?: Record<string, string>
-  /** Working directory of workers. */
+  /** Working directory of unsandboxed workers (a sandboxed worker starts in its private `/tmp`). */
   cwd?: string
   /** Receives every audit entry. Throwing refuses the call being recorded (fail closed). */
   onAudit?: (entry: AuditEntry) => void
