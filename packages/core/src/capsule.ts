@@ -15,7 +15,7 @@ import type { CodecName } from './protocol/codec.js'
 import { probeSandbox, type SandboxMount, sandboxUnavailableError } from './sandbox/index.js'
 import type { SecurityPolicy } from './security/securityPolicy.js'
 import { DEFAULT_LIMITS, type Limits, limitsSchema } from './session/limits.js'
-import { type InputHandler, Session } from './session/session.js'
+import { announceInput, type InputHandler, Session } from './session/session.js'
 import {
   DEFAULT_POOL_OPTIONS,
   type PoolMetrics,
@@ -158,7 +158,7 @@ const sessionOptionsSchema = z
   .strict()
 
 /** Turns a zod failure into one precise INVALID_OPTIONS message: `limits.callTimeoutMs: …`. */
-export function optionsError(prefix: string, error: z.ZodError): CapsuleError {
+function optionsError(prefix: string, error: z.ZodError): CapsuleError {
   const issue = error.issues[0]
   const path = issue?.path.length ? issue.path.map(String).join('.') : prefix
   return new CapsuleError('INVALID_OPTIONS', `${path}: ${issue?.message ?? 'invalid'}`, {
@@ -410,7 +410,7 @@ export class Capsule {
   }
 
   #announceInput(request: InputRequest): void {
-    this.#sessions.get(request.sessionId)?.announceInput(request)
+    this.#sessions.get(request.sessionId)?.[announceInput](request)
   }
 
   #settleExternally(id: string, outcome: { value: unknown } | { error: unknown }): void {

@@ -8,7 +8,7 @@ export type { CapabilityDescriptor, RegisteredCapability } from './capabilities/
 export { CapabilityRegistry } from './capabilities/capabilityRegistry.js'
 export { INPUT_CAPABILITY_ID } from './capabilities/inputProvider.js'
 export type { CapsuleInfo, CapsuleOptions, PromiseControl, SandboxMode, SessionOptions } from './capsule.js'
-export { Capsule, optionsError } from './capsule.js'
+export { Capsule } from './capsule.js'
 export type {
   CapsuleConfig,
   CapsuleConfigFile,

@@ -30,7 +30,6 @@ test('the runtime exports of @capsule/core are exactly these', () => {
       "findCapsuleConfig",
       "isCapsuleError",
       "loadCapsuleConfig",
-      "optionsError",
       "probePythonInterpreter",
       "probeSandbox",
       "readCapsuleConfigFile",

@@ -17,6 +17,9 @@ import {
 import { Execution, type ExecutionEvent, type ExecutionResult, type InputEvent } from './execution.js'
 import type { Limits } from './limits.js'
 
+/** The Capsule's way to hand a session its `input()` requests; not part of the public Session API. */
+export const announceInput = Symbol('announceInput')
+
 /** Answers `input()` prompts: return the text (or a promise of it), or undefined to leave it pending. */
 export type InputHandler = (request: {
   prompt: string
@@ -111,7 +114,6 @@ export class Session {
   #workerExecutions = 0
   #callSeq = 0
   #restarts = 0
-  #lastExit: WorkerExit | undefined
   readonly #counters = { allowed: 0, denied: 0, failed: 0 }
   #closed: Promise<void> | undefined
   #graceTimer: unknown
@@ -480,7 +482,7 @@ export class Session {
   }
 
   /** Routes an `input()` request of this session to the execution's consumer and the input handlers. */
-  announceInput(request: {
+  [announceInput](request: {
     callId: string
     prompt: string
     password: boolean
@@ -572,7 +574,6 @@ export class Session {
   }
 
   #onWorkerExit(worker: WorkerProcess, exit: WorkerExit): void {
-    this.#lastExit = exit
     if (worker !== this.#worker) return
     this.#worker = undefined
     this.#cancelAllCalls()
@@ -671,11 +672,6 @@ export class Session {
     if (this.#state === 'closing' || this.#state === 'closed') {
       throw new CapsuleError('SESSION_CLOSED', `session ${this.id} is closed`)
     }
-  }
-
-  /** The last worker exit, for diagnostics. */
-  get lastExit(): WorkerExit | undefined {
-    return this.#lastExit
   }
 }
 
