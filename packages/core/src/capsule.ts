@@ -179,6 +179,8 @@ export class Capsule {
   readonly #limits: Limits
   readonly #registry: CapabilityRegistry
   readonly #policy: SecurityPolicy
+  /** What a session without options gets; shared, so its decisions are remembered across sessions. */
+  readonly #defaultSessionPolicy: SecurityPolicy
   readonly #store: PromiseStore
   readonly #container: ReturnType<typeof createCapsuleContainer>
   readonly #sessions = new Map<string, Session>()
@@ -214,6 +216,7 @@ export class Capsule {
     })
     this.#registry = this.#container.resolve(TOKENS.registry)
     this.#policy = this.#container.resolve(TOKENS.policy)
+    this.#defaultSessionPolicy = this.#policy.narrow({})
     this.#store = this.#container.resolve(TOKENS.promiseStore)
     this.promises = {
       resolve: (id, value) => this.#settleExternally(id, { value }),
@@ -247,15 +250,18 @@ export class Capsule {
     this.#assertOpen()
     const parsed = sessionOptionsSchema.safeParse(options)
     if (!parsed.success) throw optionsError('session options', parsed.error)
-    // Validate narrowing now, so a bad request fails before it waits for a pool slot.
-    this.#policy.narrow({ level: options.level, allow: options.allow, deny: options.deny })
     const isDefault = Object.values(options).every((value) => value === undefined)
-    return this.#pool.acquire(isDefault ? undefined : () => this.#createSession(options))
+    if (isDefault) return this.#pool.acquire()
+    // Narrow now, so a bad request fails before it waits for a pool slot.
+    const policy = this.#policy.narrow({ level: options.level, allow: options.allow, deny: options.deny })
+    return this.#pool.acquire(() => this.#createSession(options, policy))
   }
 
-  async #createSession(options: SessionOptions): Promise<Session> {
+  async #createSession(
+    options: SessionOptions,
+    policy: SecurityPolicy = this.#defaultSessionPolicy,
+  ): Promise<Session> {
     this.#assertOpen()
-    const policy = this.#policy.narrow({ level: options.level, allow: options.allow, deny: options.deny })
     const limits = { ...this.#limits, ...options.limits }
     const sandbox = this.#sandboxFor(policy.level)
     const [interpreter, bwrapPath] = await Promise.all([
