@@ -82,6 +82,29 @@ export function testProvider(log: string[] = []) {
         handler: () => 42 as unknown as string,
       }),
       defineCapability({
+        name: 'steps',
+        level: 'sandbox',
+        description: 'Report progress, then finish.',
+        input: z.object({ n: z.number().int().min(1).max(100) }),
+        output: z.number(),
+        handler: ({ n }, ctx) => {
+          for (let done = 1; done <= n; done += 1) ctx.progress({ done, total: n, unit: 'steps' })
+          return n
+        },
+      }),
+      defineCapability({
+        name: 'quick',
+        level: 'sandbox',
+        description: 'A capability with its own short deadline.',
+        input: z.object({}),
+        output: z.null(),
+        timeoutMs: 50,
+        handler: (_, ctx) =>
+          new Promise((_resolve, reject) => {
+            ctx.signal.addEventListener('abort', () => reject(new CapabilityError('CANCELLED', 'aborted')))
+          }),
+      }),
+      defineCapability({
         name: 'blob',
         level: 'sandbox',
         description: 'Return n bytes.',

@@ -1,4 +1,5 @@
 // Queued ─start→ Running ─result|error→ Done | ─fail(err)→ Failed
+import type { CapabilityProgress } from '@capsule/provider-sdk'
 import type { CapsuleError } from '../errors.js'
 import type { MimeBundle } from '../protocol/messages.js'
 
@@ -55,7 +56,14 @@ export type ExecutionEvent =
   | { type: 'stderr'; text: string }
   | ({ type: 'display' } & DisplayOutput)
   | InputEvent
-  | { type: 'call'; callId: string; capability: string /** Redacted like the audit log. */; args: unknown }
+  | {
+      type: 'call'
+      callId: string
+      capability: string
+      /** The arguments, redacted like the audit log. */
+      args: unknown
+    }
+  | ({ type: 'progress'; callId: string; capability: string } & CapabilityProgress)
   | { type: 'result'; result: ExecutionResult }
   | { type: 'error'; result: ExecutionResult }
 

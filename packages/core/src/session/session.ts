@@ -454,6 +454,10 @@ export class Session {
         executionId: execution?.id ?? null,
         level: policy.level,
         policy,
+        onProgress: execution?.streaming
+          ? (update) =>
+              execution.push({ type: 'progress', callId, capability: message.capability, ...update })
+          : undefined,
       })
       .then((outcome) => this.#answerCall(worker, message.id, outcome))
   }

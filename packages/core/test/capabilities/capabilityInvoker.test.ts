@@ -121,6 +121,13 @@ describe('CapabilityInvoker', () => {
     expect(store.size).toBe(0)
   })
 
+  test("a capability's own timeoutMs overrides callTimeoutMs", async () => {
+    const { call } = setup({ callTimeoutMs: 60_000 })
+    const started = Date.now()
+    expect(await call('test.quick', {})).toMatchObject({ ok: false, code: 'TIMEOUT' })
+    expect(Date.now() - started).toBeLessThan(5_000)
+  })
+
   test('cancelling the call through its promise reaches the running handler', async () => {
     const { call, log, entries, store } = setup()
     const pending = call('test.slow', { ms: 10_000 }, { callId: 'to-cancel' })

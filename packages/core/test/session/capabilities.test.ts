@@ -200,6 +200,17 @@ describe.each(testPythons())('capabilities on $label', ({ python, codec }) => {
     ])
   })
 
+  test('progress reported by a handler reaches the execution as progress events', async () => {
+    const { session } = await open()
+    const progress = []
+    for await (const event of session.execute('steps(3)')) if (event.type === 'progress') progress.push(event)
+    expect(progress).toMatchObject([
+      { capability: 'test.steps', done: 1, total: 3, unit: 'steps' },
+      { done: 2 },
+      { done: 3 },
+    ])
+  })
+
   test('info() counts calls by outcome', async () => {
     const { session } = await open()
     await session.run('echo("a")\ntry:\n    fail("NOT_FOUND")\nexcept Exception:\n    pass')

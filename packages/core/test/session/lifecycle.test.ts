@@ -1,7 +1,9 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { defineCapability, defineProvider } from '@capsule/provider-sdk'
 import { afterEach, describe, expect, test } from 'vitest'
+import { z } from 'zod'
 import { Capsule, type CapsuleOptions, type Session } from '../../src/index.js'
 import { defaultPython } from '../pythons.js'
 
@@ -51,6 +53,18 @@ describe('interrupt', () => {
     const after = await session.run('"kept" in globals()')
     expect(after.value?.['text/plain']).toBe('False')
     expect(session.info().restarts).toBe(1)
+  })
+
+  test('an execute timeout on code that ignores the interrupt kills the worker; the result says timeout and state lost', async () => {
+    const { session } = await open({ limits: { interruptGraceMs: 200 } })
+    const result = await session.run(
+      'import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass',
+      {
+        timeoutMs: 200,
+      },
+    )
+    expect(result).toMatchObject({ status: 'timeout', stateLost: true })
+    expect((await session.run('"fresh"')).value?.['text/plain']).toBe("'fresh'")
   })
 
   test('an execute timeout interrupts the cell and reports status timeout', async () => {
@@ -221,6 +235,33 @@ describe('closing', () => {
     await expect(running).rejects.toMatchObject({ code: 'SESSION_CLOSED' })
     await expect(queued).rejects.toMatchObject({ code: 'SESSION_CLOSED' })
     expect(capsule.promises.list()).toEqual([])
+  })
+
+  test('bad providers are refused at new Capsule(), not at the first call', () => {
+    const echo = (name: string, python?: string) =>
+      defineCapability({
+        name,
+        python,
+        level: 'sandbox',
+        description: 'x',
+        input: z.object({}),
+        output: z.null(),
+        handler: () => null,
+      })
+    const provider = (name: string, ...capabilities: ReturnType<typeof echo>[]) =>
+      defineProvider({ name, version: '1.0.0', capabilities })
+    expect(() => new Capsule({ providers: [provider('a', echo('x')), provider('a', echo('y'))] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_PROVIDER' }),
+    )
+    expect(
+      () => new Capsule({ providers: [provider('a', echo('x', 'same')), provider('b', echo('y', 'same'))] }),
+    ).toThrow(/already used/)
+    const badSchema = defineProvider({
+      name: 'c',
+      version: '1.0.0',
+      capabilities: [{ ...echo('z'), input: z.object({ 'not an identifier': z.string() }) }],
+    })
+    expect(() => new Capsule({ providers: [badSchema] })).toThrow(/not a valid Python parameter name/)
   })
 
   test('options are validated eagerly with a precise message', () => {
