@@ -76,6 +76,7 @@ export class WorkerProcess {
   #reason: CapsuleError | undefined
   #exit: WorkerExit | undefined
   #exitWaiters: Array<(exit: WorkerExit) => void> = []
+  #cleanedUp: Promise<void> = Promise.resolve()
   #heartbeatTimer: NodeJS.Timeout | undefined
   #heartbeatSeq = 0
   #paused = false
@@ -226,9 +227,10 @@ export class WorkerProcess {
     return exit
   }
 
-  /** Resolves once the process has exited and its pipes are drained. */
+  /** Resolves once the process has exited, its pipes are drained and its launcher cleaned up. */
   exited(): Promise<WorkerExit> {
-    if (this.#exit) return Promise.resolve(this.#exit)
+    const exit = this.#exit
+    if (exit) return this.#cleanedUp.then(() => exit)
     return new Promise((resolve) => this.#exitWaiters.push(resolve))
   }
 
@@ -391,10 +393,13 @@ export class WorkerProcess {
       reason: this.#reason ?? this.#options.command.classifyExit?.(status),
       stderrTail: this.#stderrTail.trim(),
     }
-    Promise.resolve()
+    this.#exit = exit
+    // The launcher's cleanup (its cgroup) finishes before anyone awaiting exited() goes on, so a closed
+    // Capsule leaves nothing behind even when the host process ends right after.
+    const cleanedUp = Promise.resolve()
       .then(() => this.#options.command.afterExit?.())
       .catch(() => {})
-    this.#exit = exit
+    this.#cleanedUp = cleanedUp
     if (wasStarting) {
       const reason =
         exit.reason ??
@@ -405,11 +410,14 @@ export class WorkerProcess {
             details: { exitCode: exit.exitCode, signal: exit.signal },
           },
         )
-      this.#startup?.reject(reason)
+      cleanedUp.then(() => this.#startup?.reject(reason))
     } else {
       this.#handlers?.onExit(exit)
     }
-    for (const waiter of this.#exitWaiters.splice(0)) waiter(exit)
+    const waiters = this.#exitWaiters.splice(0)
+    cleanedUp.then(() => {
+      for (const waiter of waiters) waiter(exit)
+    })
   }
 }
 
