@@ -32,7 +32,7 @@ export class StreamFrameTransport implements FrameTransport {
   readonly #decoder: FrameDecoder
   #handlers: FrameTransportHandlers | undefined
   #closed = false
-  #corked = false
+  #framesThisTurn = 0
 
   constructor(input: Readable, output: Writable, maxFrameBytes: number) {
     this.#input = input
@@ -51,12 +51,12 @@ export class StreamFrameTransport implements FrameTransport {
 
   send(body: Uint8Array): boolean {
     if (this.#closed || this.#output.destroyed || this.#output.writableEnded) return false
-    // Frames sent in one turn of the event loop (answers to a gathered batch of calls) leave in one writev.
-    if (!this.#corked) {
-      this.#corked = true
-      this.#output.cork()
-      setImmediate(this.#uncork)
-    }
+    // The first frame of a turn of the event loop leaves at once (a lone execute or answer waits for
+    // nothing); from the second on they are corked and leave together in one writev at the turn's end
+    // (answers to a gathered batch of calls).
+    this.#framesThisTurn += 1
+    if (this.#framesThisTurn === 1) setImmediate(this.#endTurn)
+    else if (this.#framesThisTurn === 2) this.#output.cork()
     this.#output.write(encodeFrame(body))
     return true
   }
@@ -78,9 +78,10 @@ export class StreamFrameTransport implements FrameTransport {
     this.#output.destroy()
   }
 
-  readonly #uncork = (): void => {
-    this.#corked = false
-    if (!this.#output.destroyed) this.#output.uncork()
+  readonly #endTurn = (): void => {
+    const corked = this.#framesThisTurn >= 2
+    this.#framesThisTurn = 0
+    if (corked && !this.#output.destroyed) this.#output.uncork()
   }
 
   readonly #onData = (chunk: Buffer): void => {
