@@ -1,10 +1,7 @@
-import { execFileSync } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo, LookupFunction } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { CapabilityContext, CapabilityError } from '@capsule/provider-sdk'
 import { type FetchOutput, fetchInputSchema } from '../src/fetchSchemas.js'
 import type { HttpProviderDefinition } from '../src/httpProvider.js'
@@ -133,38 +130,14 @@ export function tableLookup(table: Record<string, string | string[] | (() => str
   return { lookup, calls }
 }
 
-/** Generates a self-signed certificate for `hostname` with the openssl CLI (a test fixture). */
+/**
+ * The self-signed certificate of `hostname` shipped in test/fixtures (made once with openssl, so the
+ * suite needs no openssl binary). Only `secure.test` exists.
+ */
 export async function selfSignedCertificate(hostname: string): Promise<{ key: string; cert: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'capsule-http-cert-'))
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        `/CN=${hostname}`,
-        '-addext',
-        `subjectAltName=DNS:${hostname}`,
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    )
-    return {
-      key: await readFile(join(dir, 'key.pem'), 'utf8'),
-      cert: await readFile(join(dir, 'cert.pem'), 'utf8'),
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true })
+  const fixtures = new URL('./fixtures/', import.meta.url)
+  return {
+    key: await readFile(new URL(`${hostname}.key.pem`, fixtures), 'utf8'),
+    cert: await readFile(new URL(`${hostname}.cert.pem`, fixtures), 'utf8'),
   }
 }

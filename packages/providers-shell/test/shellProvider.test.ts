@@ -5,9 +5,13 @@ import type { ProviderDefinition } from '@capsule/provider-sdk'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { type ShellProviderOptions, shellProvider } from '../src/index.js'
 import { tempDir } from './tempDir.js'
-import { callRun, livePidsWith, testContext, uniqueSleep } from './testContext.js'
+import { bwrapAvailable, callRun, livePidsWith, NO_BWRAP, testContext, uniqueSleep } from './testContext.js'
 
 describe.each(['none', 'bwrap'] as const)('shell.run with sandbox %s', (sandbox) => {
+  if (sandbox === 'bwrap' && !bwrapAvailable) {
+    test.skip(NO_BWRAP, () => {})
+    return
+  }
   let root: string
   let outside: string
   const providers: ProviderDefinition[] = []
@@ -239,22 +243,25 @@ describe.each(['none', 'bwrap'] as const)('shell.run with sandbox %s', (sandbox)
   })
 })
 
-describe('shell.run inside bubblewrap', () => {
-  test('hides the host and enforces read-only roots', async () => {
-    const ro = tempDir('shell-ro-')
-    const rw = tempDir('shell-rw-')
-    const provider = shellProvider({
-      commands: { sh: { dangerous: true } },
-      roots: [{ path: ro }, { path: rw, write: true }],
-      sandbox: 'bwrap',
+describe.skipIf(!bwrapAvailable)(
+  `shell.run inside bubblewrap${bwrapAvailable ? '' : ` (${NO_BWRAP})`}`,
+  () => {
+    test('hides the host and enforces read-only roots', async () => {
+      const ro = tempDir('shell-ro-')
+      const rw = tempDir('shell-rw-')
+      const provider = shellProvider({
+        commands: { sh: { dangerous: true } },
+        roots: [{ path: ro }, { path: rw, write: true }],
+        sandbox: 'bwrap',
+      })
+      const script = `ls /root /home 2>&1; cat /etc/shadow 2>&1; touch ${ro}/x 2>&1; touch ${rw}/y && echo wrote; touch /tmp/z && echo tmp`
+      const result = await callRun(provider, { argv: ['sh', '-c', script] })
+      expect(result.stdout).toMatch(/No such file/)
+      expect(result.stdout).toMatch(/Read-only file system/)
+      expect(result.stdout).toContain('wrote\ntmp\n')
+      expect(existsSync(path.join(ro, 'x'))).toBe(false)
+      expect(existsSync(path.join(rw, 'y'))).toBe(true)
+      expect(existsSync('/tmp/z')).toBe(false)
     })
-    const script = `ls /root /home 2>&1; cat /etc/shadow 2>&1; touch ${ro}/x 2>&1; touch ${rw}/y && echo wrote; touch /tmp/z && echo tmp`
-    const result = await callRun(provider, { argv: ['sh', '-c', script] })
-    expect(result.stdout).toMatch(/No such file/)
-    expect(result.stdout).toMatch(/Read-only file system/)
-    expect(result.stdout).toContain('wrote\ntmp\n')
-    expect(existsSync(path.join(ro, 'x'))).toBe(false)
-    expect(existsSync(path.join(rw, 'y'))).toBe(true)
-    expect(existsSync('/tmp/z')).toBe(false)
-  })
-})
+  },
+)

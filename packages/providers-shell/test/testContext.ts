@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import type { CapabilityContext, ProviderDefinition } from '@capsule/provider-sdk'
 
@@ -60,3 +61,15 @@ export function livePidsWith(needle: string): number[] {
 export function uniqueSleep(): string {
   return `1000.${Math.floor(Math.random() * 1e9)}`
 }
+
+/**
+ * Whether bubblewrap can start a sandbox on this machine (CI installs it; a fresh developer machine may
+ * not have it). Tests of the bwrap mode are skipped, with this reason in their name, when it cannot.
+ */
+export const bwrapAvailable =
+  spawnSync('bwrap', ['--ro-bind', '/', '/', '--unshare-all', '--die-with-parent', 'true'], {
+    stdio: 'ignore',
+  }).status === 0
+
+/** Why the bwrap-mode tests were skipped, for their names. */
+export const NO_BWRAP = 'skipped: bubblewrap cannot start a sandbox on this machine'

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 import { afterEach, describe, expect, test } from 'vitest'
 import { Capsule, type CapsuleOptions } from '../../src/index.js'
 import { defaultPython } from '../pythons.js'
@@ -13,13 +13,21 @@ afterEach(async () => {
   await Promise.all(capsules.splice(0).map((capsule) => capsule.close()))
 })
 
-// The worker processes this test process started (each pooled session has one).
+// The worker processes this test process started (each pooled session has one), read from /proc.
 function childPids(): number[] {
-  const out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' })
-  return out
-    .split('\n')
-    .map((line) => Number(line.trim()))
-    .filter((pid) => pid > 0)
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // Field 4 of /proc/<pid>/stat is the parent pid; the command name before it may hold spaces.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (parent === process.pid) pids.push(Number(entry))
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids
 }
 
 async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -47,13 +55,7 @@ describe('a pooled Capsule', () => {
     const capsule = open({ pool: { min: 1 } })
     await until(() => capsule.info().pool.warm === 1)
     const created = capsule.info().pool.created
-    for (const pid of childPids()) {
-      try {
-        process.kill(pid, 'SIGKILL')
-      } catch {
-        // `ps` itself is a child that has exited by now.
-      }
-    }
+    for (const pid of childPids()) process.kill(pid, 'SIGKILL')
     await until(() => capsule.info().pool.created === created + 1 && capsule.info().pool.warm === 1)
     const session = await capsule.session()
     expect((await session.run('1 + 1')).value?.['text/plain']).toBe('2')
