@@ -58,6 +58,14 @@ describe('files from Python', () => {
     expect(await readFile(path.join(workspace, 'notes.txt'), 'utf8')).toBe('hello world')
   })
 
+  test('a file near the default read cap comes through whole, whatever the codec', async () => {
+    await writeFile(path.join(workspace, 'big.bin'), Buffer.alloc(9 * 1024 * 1024, 7))
+    const py = await session('standard')
+    const result = await py.run('data = read_file("big.bin", encoding=None)\n(len(data), data[:2])')
+    expect(result.value?.['text/plain']).toBe(`(${9 * 1024 * 1024}, b'\\x07\\x07')`)
+    await rm(path.join(workspace, 'big.bin'))
+  })
+
   test('the same cell at restricted gets NameError on write_file', async () => {
     const py = await session('restricted')
     const result = await py.run('write_file("x.txt", "no")')

@@ -4,7 +4,7 @@ import { CapsuleError } from '../errors.js'
 export const FRAME_HEADER_BYTES = 4
 
 /** Default largest frame body either side accepts. */
-export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
 
 /** Prefixes a message body with its 4-byte big-endian length. */
 export function encodeFrame(body: Uint8Array): Buffer {

@@ -46,7 +46,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   callTimeoutMs: 30_000,
   interruptGraceMs: 2_000,
   maxOutputBytes: 10 * 1024 * 1024,
-  maxFrameBytes: 4 * 1024 * 1024,
+  // Room for a 10 MiB file (the fs default cap) even base64-encoded by the JSON codec.
+  maxFrameBytes: 16 * 1024 * 1024,
   displayMaxBytes: 1024 * 1024,
   startTimeoutMs: 15_000,
   heartbeatIntervalMs: 5_000,
