@@ -15,10 +15,11 @@ describe.skipIf(!probe.available)(`a sandboxed session ${why}`, () => {
   let capsule: Capsule
   let session: Session
   const secret = `capsule-secret-${process.pid}`
-  const hostTmpFile = join(mkdtempSync(join(tmpdir(), 'capsule-host-')), 'secret.txt')
+  let hostTmpFile = ''
   const server = createServer((socket) => socket.end('reached'))
 
   beforeAll(async () => {
+    hostTmpFile = join(mkdtempSync(join(tmpdir(), 'capsule-host-')), 'secret.txt')
     writeFileSync(hostTmpFile, secret)
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     process.env.CAPSULE_LEAK_CHECK = secret
@@ -28,8 +29,8 @@ describe.skipIf(!probe.available)(`a sandboxed session ${why}`, () => {
   afterAll(async () => {
     delete process.env.CAPSULE_LEAK_CHECK
     server.close()
-    rmSync(dirname(hostTmpFile), { recursive: true, force: true })
-    await capsule.close()
+    if (hostTmpFile) rmSync(dirname(hostTmpFile), { recursive: true, force: true })
+    await capsule?.close()
   })
 
   test("info() tells the truth: 'auto' below unrestricted means bubblewrap", () => {
