@@ -5,6 +5,7 @@ import {
   defineCapability,
   defineProvider,
   type ProviderDefinition,
+  parseProviderOptions,
 } from '@capsule/provider-sdk'
 import { z } from 'zod'
 
@@ -39,13 +40,32 @@ function latency(ms: number, signal: AbortSignal): Promise<void> {
 
 const key = z.string().min(1).max(256).describe('the key')
 
+/** The options, validated when the provider is built (a bad value fails there, not at the first call). */
+export const kvProviderOptionsSchema = z
+  .object({
+    store: z.instanceof(Map),
+    maxValueLength: z
+      .number()
+      .int()
+      .min(1)
+      .default(64 * 1024),
+    maxKeys: z.number().int().min(1).default(10_000),
+    latencyMs: z.number().int().min(0).max(60_000).default(0),
+  })
+  .strict()
+
 /** A key-value provider: reads at `restricted`, writes at `standard`. */
 export function kvProvider(options: KvProviderOptions): ProviderDefinition {
-  const { store, maxValueLength = 64 * 1024, maxKeys = 10_000, latencyMs = 0 } = options
+  const parsed = parseProviderOptions('kvProvider', kvProviderOptionsSchema, options, {
+    expected: 'must be an object with { store: new Map() }',
+  })
+  const { maxValueLength, maxKeys, latencyMs } = parsed
+  const store = parsed.store as Map<string, string>
   return defineProvider({
     name: 'kv',
     version: '1.0.0',
     description: 'A host-owned key-value store.',
+    configSchema: kvProviderOptionsSchema,
     capabilities: [
       defineCapability({
         name: 'get',

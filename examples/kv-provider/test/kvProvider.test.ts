@@ -122,3 +122,10 @@ describe('kv provider in a real Capsule', () => {
     expect((await session.run('kv_set("a", "2")')).error?.ename).toBe('NameError')
   })
 })
+
+describe('kvProvider options', () => {
+  test('are validated when the provider is built, naming the bad option', () => {
+    expect(() => kvProvider({ store: new Map(), maxKeys: 0 })).toThrow(/kvProvider: options.maxKeys/)
+    expect(() => kvProvider({ store: {} as Map<string, string> })).toThrow(/options.store/)
+  })
+})
