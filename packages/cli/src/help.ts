@@ -1,5 +1,5 @@
 /** The commands `capsule` knows. */
-export const COMMANDS = ['exec', 'run', 'repl', 'audit'] as const
+export const COMMANDS = ['exec', 'run', 'repl', 'audit', 'bench'] as const
 
 /** One of {@link COMMANDS}. */
 export type CommandName = (typeof COMMANDS)[number]
@@ -30,6 +30,7 @@ Usage:
   capsule run FILE [ARGS] [flags]   run a Python file (- reads stdin)
   capsule repl [flags]              an interactive Python prompt
   capsule audit FILE                pretty-print an audit log
+  capsule bench [flags]             how fast Capsule is here, with these flags
   capsule --version
 
 Run \`capsule COMMAND --help\` for a command's flags and examples.
@@ -118,6 +119,21 @@ execution, decision, arguments (secrets redacted), outcome, duration, bytes and 
 Examples:
   capsule run job.py --fs-root . --audit-log audit.jsonl && capsule audit audit.jsonl
   capsule audit audit.jsonl --capability 'http.*' --denied
+`,
+  bench: `Usage: capsule bench [-n ITERATIONS] [--json] [flags]
+
+Measures Capsule on this machine with the given interpreter, sandbox and limits: spawn-to-ready of a
+worker, a trivial cell, a top-level-await cell and a capability round trip (a no-op capability).
+The repository's \`pnpm bench\` compares more figures against their baselines.
+
+  -n, --iterations N     cells and calls per figure (default 1000, at least 10)
+  --json                 print one JSON object with the figures
+
+${CAPSULE_FLAGS_HELP}
+
+Examples:
+  capsule bench
+  capsule bench --sandbox none --python /usr/bin/python3 -n 5000
 `,
 }
 

@@ -11,6 +11,7 @@ const HANDLERS: Record<CommandName, () => Promise<Handler>> = {
   run: async () => (await import('./commands/execCommand.js')).runCommand,
   repl: async () => (await import('./commands/replCommand.js')).replCommand,
   audit: async () => (await import('./commands/auditCommand.js')).auditCommand,
+  bench: async () => (await import('./commands/benchCommand.js')).benchCommand,
 }
 
 /**

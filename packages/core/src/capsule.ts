@@ -263,7 +263,7 @@ export class Capsule {
   ): Promise<Session> {
     this.#assertOpen()
     const limits = { ...this.#limits, ...options.limits }
-    const sandbox = this.#sandboxFor(policy.level)
+    const sandbox = this.sandboxInForce(policy.level)
     const [interpreter, bwrapPath] = await Promise.all([
       this.#probeInterpreter(),
       sandbox === 'bwrap' ? this.#probeSandbox() : undefined,
@@ -372,7 +372,11 @@ export class Capsule {
     if (this.#state !== 'open') throw new CapsuleError('CAPSULE_CLOSED', 'the Capsule is closed')
   }
 
-  #sandboxFor(level: SecurityLevel): 'none' | 'bwrap' {
+  /**
+   * The sandbox a session at `level` (default: the Capsule's) runs in: what `'auto'` means, spelled out —
+   * bubblewrap below `unrestricted`, none at `unrestricted`.
+   */
+  sandboxInForce(level: SecurityLevel = this.level): 'none' | 'bwrap' {
     if (this.sandbox === 'none') return 'none'
     if (this.sandbox === 'auto' && level === 'unrestricted') return 'none'
     return 'bwrap'

@@ -9,7 +9,7 @@ import { DisplayWriter } from '../output/displayWriter.js'
 import { Spinner } from '../output/spinner.js'
 import type { Terminal } from '../output/terminal.js'
 import { LineReader } from '../session/lineReader.js'
-import { type StartedSession, sandboxInForce, startSession } from '../session/startSession.js'
+import { type StartedSession, startSession } from '../session/startSession.js'
 
 const EXEC_OPTIONS = {
   ...CAPSULE_FLAG_OPTIONS,
@@ -99,7 +99,7 @@ async function executeOnce(
   if (mode.verbose) {
     const info = capsule.info()
     terminal.stderr.write(
-      `capsule: level ${capsule.level}, sandbox ${sandboxInForce(capsule)}, python ${info.python?.version ?? '?'} ` +
+      `capsule: level ${capsule.level}, sandbox ${capsule.sandboxInForce()}, python ${info.python?.version ?? '?'} ` +
         `(${info.python?.executable ?? '?'}), config ${started.resolved.configFile ?? 'none'}, ` +
         `capabilities ${session.info().capabilities.join(' ')}\n`,
     )
@@ -244,7 +244,7 @@ function failedReport(
     audit,
     durationMs: 0,
     level: capsule?.level ?? null,
-    sandbox: capsule ? sandboxInForce(capsule) : null,
+    sandbox: capsule ? capsule.sandboxInForce() : null,
   }
 }
 

@@ -18,7 +18,7 @@ import {
   levelMagic,
   type MagicContext,
 } from '../repl/replMagics.js'
-import { type StartedSession, sandboxInForce, startSession } from '../session/startSession.js'
+import { type StartedSession, startSession } from '../session/startSession.js'
 import { CLI_VERSION } from '../version.js'
 
 const REPL_OPTIONS = { ...CAPSULE_FLAG_OPTIONS, 'no-history': { type: 'boolean' } } as const
@@ -110,7 +110,7 @@ class Repl {
   #banner(): void {
     const { capsule, session, notes } = this.#started
     const python = capsule.info().python
-    const sandbox = sandboxInForce(capsule)
+    const sandbox = capsule.sandboxInForce()
     const warning = sandbox === 'none' ? this.#style.yellow(' (no OS isolation)') : ''
     const lines = [
       `Capsule ${CLI_VERSION} · Python ${python?.version ?? '?'} · level ${session.info().level} · sandbox ${sandbox}${warning}`,

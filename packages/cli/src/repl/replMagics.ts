@@ -1,7 +1,7 @@
 import { compareLevels, type SecurityLevel } from '@capsule/core'
 import { formatAuditCalls, groupAuditEntries, summarizeAuditCalls } from '../output/formatAudit.js'
 import type { Styles } from '../output/terminal.js'
-import { type StartedSession, sandboxInForce } from '../session/startSession.js'
+import type { StartedSession } from '../session/startSession.js'
 
 /** The `%` commands of the REPL, with their one-line descriptions. */
 export const REPL_MAGICS: Record<string, string> = {
@@ -65,7 +65,7 @@ export function auditMagic({ started, style }: MagicContext, argument: string | 
 export function levelMagic({ started, style }: MagicContext): string {
   const { capsule, session, resolved } = started
   const level = session.info().level
-  const sandbox = sandboxInForce(capsule)
+  const sandbox = capsule.sandboxInForce()
   const byLevel = new Map<SecurityLevel, string[]>()
   for (const capability of capsule.capabilities()) {
     byLevel.set(capability.level, [...(byLevel.get(capability.level) ?? []), capability.id])

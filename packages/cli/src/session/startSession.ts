@@ -18,13 +18,6 @@ export interface StartedSession {
   close(): Promise<void>
 }
 
-/** The sandbox a session at this level will get: what `sandbox: 'auto'` means, spelled out. */
-export function sandboxInForce(capsule: Capsule): 'bwrap' | 'none' {
-  if (capsule.sandbox === 'none') return 'none'
-  if (capsule.sandbox === 'auto' && capsule.level === 'unrestricted') return 'none'
-  return 'bwrap'
-}
-
 /**
  * Builds the Capsule from flags and config, and starts one session, with a spinner on a terminal while the
  * worker starts. Failures are CliErrors (exit 2 for setup problems such as SANDBOX_UNAVAILABLE).
@@ -44,7 +37,7 @@ export async function startSession(
     throw toCliError(error)
   }
   const spinner = new Spinner(terminal.stderr, terminal.interactive && !quiet)
-  spinner.start(`starting Python (${level(capsule)}, sandbox ${sandboxInForce(capsule)})`)
+  spinner.start(`starting Python (${level(capsule)}, sandbox ${capsule.sandboxInForce()})`)
   let session: Session
   try {
     session = await capsule.session()

@@ -90,6 +90,14 @@ describe.skipIf(!probe.available)(`a sandboxed session ${why}`, () => {
 })
 
 describe('sandbox selection', () => {
+  test("sandboxInForce() spells out what 'auto' means at each level", () => {
+    const auto = new Capsule({ sandbox: 'auto' })
+    expect(auto.sandboxInForce()).toBe('bwrap')
+    expect(auto.sandboxInForce('unrestricted')).toBe('none')
+    expect(new Capsule({ sandbox: 'none' }).sandboxInForce('sandbox')).toBe('none')
+    expect(new Capsule({ sandbox: 'bwrap', level: 'unrestricted' }).sandboxInForce()).toBe('bwrap')
+  })
+
   test("'auto' at unrestricted runs without the sandbox, and info() says so", async () => {
     const capsule = new Capsule({ python: defaultPython.python, level: 'unrestricted' })
     try {
