@@ -20,6 +20,8 @@ describe('capsule bench', () => {
   test('refuses a bad iteration count with a one-line usage error', async () => {
     const run = await runCli(['bench', '-n', 'many'])
     expect(run.code).toBe(2)
-    expect(run.stderr).toBe('capsule bench: --iterations must be an integer from 10 to 1000000 (got many) (see capsule bench --help)\n')
+    expect(run.stderr).toBe(
+      'capsule bench: --iterations must be an integer from 10 to 1000000 (got many) (see capsule bench --help)\n',
+    )
   })
 })
