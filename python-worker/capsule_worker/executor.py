@@ -7,6 +7,22 @@ from capsule_worker.cells import CellCompiler
 from capsule_worker.errors import format_error
 
 
+#: Sources of this many recent cells stay available to tracebacks whatever they contain.
+RECENT_SOURCES = 100
+_COMPREHENSIONS = frozenset(("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"))
+
+
+def _defines_code(cell):
+    """Whether the cell creates functions, lambdas or classes that may run (and fail) later."""
+    for step in (cell.body, cell.expr):
+        if step is None:
+            continue
+        for const in step.code.co_consts:
+            if hasattr(const, "co_name") and const.co_name not in _COMPREHENSIONS:
+                return True
+    return False
+
+
 class Executor:
     """Compiles and runs cells; the namespace dict is created once and never replaced.
 
@@ -24,6 +40,11 @@ class Executor:
         self._loop = None
         self._sources = {}
         self._linecache = None
+        # Cells whose source may still be needed after they ran: they define functions or classes,
+        # which later tracebacks can point into. Other cells' sources are kept for the last
+        # RECENT_SOURCES cells only, so a session of a million small cells does not grow without end.
+        self._kept = set()
+        self._recent = []
         patcher.add("linecache", self._adopt_linecache)
         gate.allow(Executor._run_user, Executor._run_async)
 
@@ -37,6 +58,8 @@ class Executor:
         try:
             self._remember_source(filename, source)
             cell = self._compiler.compile(source, filename)
+            if _defines_code(cell):
+                self._kept.add(filename)
             value = None
             for step in (cell.body, cell.expr):
                 if step is None:
@@ -95,10 +118,15 @@ class Executor:
         # Tracebacks and inspect.getsource read cells through linecache. Importing linecache
         # costs ~3 ms, so sources wait here until something imports it.
         entry = (len(source), None, source.splitlines(True), filename)
-        if self._linecache is not None:
-            self._linecache.cache[filename] = entry
-        else:
-            self._sources[filename] = entry
+        cache = self._linecache.cache if self._linecache is not None else self._sources
+        cache[filename] = entry
+        recent = self._recent
+        recent.append(filename)
+        if len(recent) > 2 * RECENT_SOURCES:
+            old, self._recent = recent[:-RECENT_SOURCES], recent[-RECENT_SOURCES:]
+            for name in old:
+                if name not in self._kept:
+                    cache.pop(name, None)
 
     def _adopt_linecache(self, module):
         self._linecache = module

@@ -263,3 +263,20 @@ class AsyncTest(SharedWorkerTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SourceRetentionTest(WorkerTestCase):
+    """Cell sources stay available to tracebacks without growing forever."""
+
+    def test_a_function_from_an_old_cell_still_shows_its_source_and_plain_cells_are_forgotten(self):
+        from capsule_worker.executor import RECENT_SOURCES
+
+        client = self.start()
+        client.run("def boom():\n    raise ValueError('from an early cell')", 1)
+        for n in range(2, 2 * RECENT_SOURCES + 7):
+            client.run("1 + 1", n)
+        error = client.run("boom()", 1000)
+        self.assertError(error, "ValueError")
+        self.assertIn("raise ValueError('from an early cell')", "".join(error.final["traceback"]))
+        count = client.run("import linecache\nsum(1 for k in linecache.cache if k.startswith('<cell-'))", 1001)
+        self.assertLess(int(count.final["value"]["text/plain"]), 2 * RECENT_SOURCES + 5)
