@@ -95,20 +95,12 @@ class CallManager:
         return future
 
     def _queue(self, loop, call_id, spec, args):
-        message = {"type": "call", "id": call_id, "exec": None, "capability": spec.id, "args": args}
-        try:
-            body = self._prepare_call(message)
-        except FrameTooLarge as exc:
-            self._forget(call_id)
-            raise _error_for("LIMIT_EXCEEDED", "%s: %s" % (spec.name, exc)) from None
-        except (TypeError, ValueError, OverflowError) as exc:
-            self._forget(call_id)
-            raise TypeError("%s: arguments cannot be sent to the host: %s" % (spec.name, exc)) from None
+        exec_id, body = self._start(call_id, spec, args, self._prepare_call)
         outbox = self._outbox
         outbox.append(body)
         if len(outbox) == 1:
             loop.call_soon(self._flush_outbox)
-        return message["exec"]
+        return exec_id
 
     def _flush_outbox(self):
         bodies = self._outbox
@@ -124,10 +116,12 @@ class CallManager:
             self._pending[call_id] = waiter
         return call_id
 
-    def _start(self, call_id, spec, args):
+    def _start(self, call_id, spec, args, send=None):
+        """Hand the call to ``send`` (default: write it now); a call that cannot be sent is forgotten
+        and raises at the call site."""
         message = {"type": "call", "id": call_id, "exec": None, "capability": spec.id, "args": args}
         try:
-            return self._emit_call(message)
+            return (send or self._emit_call)(message)
         except FrameTooLarge as exc:
             self._forget(call_id)
             raise _error_for("LIMIT_EXCEEDED", "%s: %s" % (spec.name, exc)) from None

@@ -193,7 +193,7 @@ class Worker:
     def _prepare_call(self, message):
         """Stamp and encode a call now (errors surface at the call site); it is written later."""
         message["exec"] = self.running_id
-        return self.writer.encode(message)
+        return message["exec"], self.writer.encode(message)
 
     def _write_calls(self, bodies):
         """Write calls prepared in one turn of the event loop, after the output before them."""

@@ -129,6 +129,25 @@ class StubTest(SharedWorkerTestCase):
         self.assertResult(outcome, "'LIMIT_EXCEEDED'")
         self.assertEqual(host.calls, [])
 
+    def test_inside_a_task_unsendable_or_oversized_arguments_fail_at_the_call_site(self):
+        outcome, host = self.run_with_host(
+            "import asyncio, capsule\n"
+            "async def main():\n"
+            "    seen = []\n"
+            "    try:\n"
+            "        echo(object())\n"
+            "    except TypeError:\n"
+            "        seen.append('TypeError')\n"
+            "    try:\n"
+            "        echo(b'x' * (5 << 20))\n"
+            "    except capsule.CapabilityError as e:\n"
+            "        seen.append(e.code)\n"
+            "    return seen\n"
+            "await main()"
+        )
+        self.assertResult(outcome, "['TypeError', 'LIMIT_EXCEEDED']")
+        self.assertEqual(host.calls, [])
+
     def test_output_is_flushed_before_a_call(self):
         outcome, _ = self.run_with_host("print('before the call')\necho(1)\nNone")
         kinds = [m["type"] for m in outcome.messages]
