@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import fsp, { type FileHandle } from 'node:fs/promises'
-import { errnoCode, throwIfAborted, toCapabilityError } from './fsErrors.js'
+import { errnoCode, quote, throwIfAborted, toCapabilityError } from './fsErrors.js'
 import type { ResolvedRoot } from './fsProviderOptions.js'
 import { fdPath, joinRel, verifyDescriptor, type WalkContext } from './secureOpen.js'
+import { maxPathBytesUnder, PATH_MAX_BYTES, pathTooLong } from './userPath.js'
 
 // O_EXCL|O_NOFOLLOW: the temp file is always new, never an existing file or a planted symlink.
 const TEMP_FLAGS =
@@ -11,6 +12,9 @@ const TEMP_FLAGS =
 const TEMP_NAME_ATTEMPTS = 5
 // Code points of the target name kept in the temp name: short enough to stay under NAME_MAX (255 bytes).
 const TEMP_NAME_PREFIX_CODE_POINTS = 48
+const TEMP_NAME_SUFFIX = '.capsule-tmp'
+// `.` + stem + `.` + 12 hex digits + suffix: the bytes of a temp name beyond its stem.
+const TEMP_NAME_FIXED_BYTES = 1 + 1 + 12 + TEMP_NAME_SUFFIX.length
 
 /** A write of `name` inside an already verified directory. */
 export interface AtomicWriteRequest extends WalkContext {
@@ -33,7 +37,8 @@ export interface AtomicWriteRequest extends WalkContext {
 export async function atomicWrite(request: AtomicWriteRequest): Promise<void> {
   const { dir, root, dirRelPath, name, display, signal } = request
   throwIfAborted(signal)
-  const { temp, tempName } = await createTempFile(dir, name, display)
+  const stem = tempNameStem(root, dirRelPath, name, display)
+  const { temp, tempName } = await createTempFile(dir, stem, display)
   let renamed = false
   try {
     await verifyDescriptor(temp, root, joinRel(dirRelPath, tempName), display)
@@ -56,15 +61,37 @@ export async function atomicWrite(request: AtomicWriteRequest): Promise<void> {
   }
 }
 
+// The start of `name` that fits in the temp name: the temp file's host path must stay under PATH_MAX too,
+// or its descriptor could not be verified. A target with too little room left is refused before anything
+// is created.
+function tempNameStem(root: ResolvedRoot, dirRelPath: string, name: string, display: string): string {
+  const needed = Buffer.byteLength(joinRel(dirRelPath, ''), 'utf8') + TEMP_NAME_FIXED_BYTES
+  const maxBytes = maxPathBytesUnder(root)
+  const room = maxBytes - needed
+  if (room < 0) {
+    throw pathTooLong(
+      `${quote(display)} is too close to PATH_MAX (${PATH_MAX_BYTES} bytes for the whole host path): an atomic write needs room for a ${TEMP_NAME_FIXED_BYTES}-byte temporary name beside it`,
+      { limit: 'PATH_MAX', maxBytes, bytes: needed },
+    )
+  }
+  let stem = ''
+  let bytes = 0
+  for (const char of Array.from(name).slice(0, TEMP_NAME_PREFIX_CODE_POINTS)) {
+    bytes += Buffer.byteLength(char, 'utf8')
+    if (bytes > room) break
+    stem += char
+  }
+  return stem
+}
+
 async function createTempFile(
   dir: FileHandle,
-  name: string,
+  stem: string,
   display: string,
 ): Promise<{ temp: FileHandle; tempName: string }> {
-  const stem = Array.from(name).slice(0, TEMP_NAME_PREFIX_CODE_POINTS).join('')
   for (let attempt = 1; ; attempt++) {
     // A dot name: hidden by default, so listings and reads never see a half-written file.
-    const tempName = `.${stem}.${randomBytes(6).toString('hex')}.capsule-tmp`
+    const tempName = `.${stem}.${randomBytes(6).toString('hex')}${TEMP_NAME_SUFFIX}`
     try {
       return { temp: await fsp.open(fdPath(dir.fd, tempName), TEMP_FLAGS, 0o666), tempName }
     } catch (error) {

@@ -4,8 +4,14 @@ import { denied, quote } from './fsErrors.js'
 import type { ResolvedFsOptions, ResolvedRoot } from './fsProviderOptions.js'
 import { describeRefusal, type PathKind } from './pathPolicy.js'
 
-/** Longest path string accepted from Python, in UTF-16 code units (Linux PATH_MAX is 4096 bytes). */
-const MAX_PATH_CHARS = 4096
+/**
+ * Linux PATH_MAX: the longest path the kernel resolves, in bytes, counting the terminating NUL. Every
+ * opened descriptor is verified by reading its real path back from /proc, which fails past this length,
+ * so the whole host path (root included) must fit, not only the part Python wrote.
+ */
+export const PATH_MAX_BYTES = 4096
+/** Linux NAME_MAX: the longest name of one path component, in bytes. */
+export const NAME_MAX_BYTES = 255
 
 // A lone surrogate cannot be encoded as a file name, and would not round-trip through the fd check.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
@@ -26,15 +32,21 @@ export interface UserPath {
 /**
  * Parses a path given by Python. `name:rest` addresses the root called `name`; any other path is
  * relative to the first (default) root — write `./a:b` for a file whose name has a colon in it. Refuses
- * NUL bytes, absolute paths and `..` that would leave the root (DENIED), and unknown root names and
- * malformed strings (INVALID_ARGUMENT).
+ * NUL bytes, absolute paths and `..` that would leave the root (DENIED), and unknown root names,
+ * malformed strings and paths too long for the operating system (INVALID_ARGUMENT, see
+ * {@link assertPathFits}) — all before anything on disk is touched.
  */
 export function parseUserPath(raw: string, options: ResolvedFsOptions): UserPath {
   if (raw.includes('\0')) throw denied('paths must not contain NUL bytes')
   if (LONE_SURROGATE.test(raw))
     throw new CapabilityError('INVALID_ARGUMENT', 'the path is not a well-formed string')
-  if (raw.length > MAX_PATH_CHARS) {
-    throw new CapabilityError('INVALID_ARGUMENT', `the path is longer than ${MAX_PATH_CHARS} characters`)
+  const rawBytes = Buffer.byteLength(raw, 'utf8')
+  if (rawBytes >= PATH_MAX_BYTES) {
+    throw pathTooLong(`the path is ${rawBytes} bytes long; PATH_MAX is ${PATH_MAX_BYTES} bytes`, {
+      limit: 'PATH_MAX',
+      maxBytes: PATH_MAX_BYTES - 1,
+      bytes: rawBytes,
+    })
   }
   let root = options.roots[0]!
   let rest = raw
@@ -59,7 +71,51 @@ export function parseUserPath(raw: string, options: ResolvedFsOptions): UserPath
   if (normalised === '..' || normalised.startsWith('../')) throw denied(`${quote(raw)} leaves the root`)
   const relPath = normalised === '.' || normalised === './' ? '' : normalised.replace(/\/+$/, '')
   const components = relPath === '' ? [] : relPath.split('/')
-  return { root, relPath, components, display: displayPath(root, relPath) }
+  const target = { root, relPath, components, display: displayPath(root, relPath) }
+  for (const component of components) {
+    const bytes = Buffer.byteLength(component, 'utf8')
+    if (bytes > NAME_MAX_BYTES) {
+      throw pathTooLong(
+        `${quote(target.display)}: the name ${quote(component)} is ${bytes} bytes long; NAME_MAX is ${NAME_MAX_BYTES} bytes`,
+        { limit: 'NAME_MAX', maxBytes: NAME_MAX_BYTES, bytes },
+      )
+    }
+  }
+  assertPathFits(root, relPath, target.display)
+  return target
+}
+
+/**
+ * Throws INVALID_ARGUMENT naming PATH_MAX unless the host path of `relPath` under `root` is shorter than
+ * {@link PATH_MAX_BYTES}. Checked before any side effect: a walk that created directories one by one and
+ * then failed to verify the deepest would leave them all behind. `what` names the path in the message.
+ */
+export function assertPathFits(root: ResolvedRoot, relPath: string, what: string): void {
+  const bytes = Buffer.byteLength(relPath, 'utf8')
+  const maxBytes = maxPathBytesUnder(root)
+  if (bytes <= maxBytes) return
+  throw pathTooLong(
+    `${quote(what)} is ${bytes} bytes long, but this root leaves room for ${maxBytes} (PATH_MAX is ${PATH_MAX_BYTES} bytes for the whole host path)`,
+    { limit: 'PATH_MAX', maxBytes, bytes },
+  )
+}
+
+/**
+ * The longest root-relative path, in bytes, whose host path under `root` stays shorter than PATH_MAX.
+ * Errors report this room rather than the root's host path, which Python is never shown.
+ */
+export function maxPathBytesUnder(root: ResolvedRoot): number {
+  // `join(root, 'x')` minus the `x`: the root and its separator (just `/` for the root directory).
+  const prefixBytes = Buffer.byteLength(path.posix.join(root.realPath, 'x'), 'utf8') - 1
+  return PATH_MAX_BYTES - 1 - prefixBytes
+}
+
+/** The INVALID_ARGUMENT a path past PATH_MAX or NAME_MAX gets, with the limit in its details. */
+export function pathTooLong(
+  message: string,
+  details: { limit: 'PATH_MAX' | 'NAME_MAX'; maxBytes: number; bytes: number },
+): CapabilityError {
+  return new CapabilityError('INVALID_ARGUMENT', message, { details })
 }
 
 /** The display form of `relPath` under `root`, as {@link parseUserPath} would show it. */
