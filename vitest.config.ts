@@ -13,6 +13,7 @@ export default defineConfig({
       'contract-tests/test/**/*.test.ts',
       'python-worker/test/**/*.test.ts',
       'examples/*/test/**/*.test.ts',
+      'bench/test/**/*.test.ts',
     ],
     pool: 'forks',
     testTimeout: 20_000,

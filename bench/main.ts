@@ -7,6 +7,7 @@ import { Capsule, probeSandbox, type Session } from '../packages/core/src/index.
 import { benchFetch } from './fetchBench.js'
 import { rawPipelined, rawRoundTrips, rawRoundTripsFromPython } from './rawPipe.js'
 import { percentile, printTable, type Row } from './report.js'
+import { benchScience } from './scienceBench.js'
 
 function pickPython(): string {
   if (process.env.CAPSULE_PYTHON) return process.env.CAPSULE_PYTHON
@@ -294,6 +295,9 @@ async function main(): Promise<void> {
   await capsule.close()
   rows.push(...(await benchFetch(python)))
   rows.push(...(await poolBench(python)))
+  // The scientific stack comes from the distribution, so it is measured with /usr/bin/python3.
+  const scienceSandbox = (await probeSandbox()).available ? 'bwrap' : 'none'
+  rows.push(...(await benchScience('/usr/bin/python3', scienceSandbox)))
   printTable(rows)
 }
 
