@@ -1,3 +1,5 @@
+import { CAPSULE_ERROR_BRAND } from '@capsule/sandbox'
+
 /**
  * Every code a CapsuleError can carry. Users match on `code`; docs/errors.md explains each one.
  */
@@ -41,11 +43,18 @@ export class CapsuleError extends Error {
   override readonly name = 'CapsuleError'
   readonly code: CapsuleErrorCode
   readonly details: Record<string, unknown>
+  readonly [CAPSULE_ERROR_BRAND] = true
 
   constructor(code: CapsuleErrorCode, message: string, options: CapsuleErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
     this.details = options.details ?? {}
+  }
+
+  // By brand, not prototype: a second copy of core, and @capsule/sandbox's SandboxError, are recognised too.
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== CapsuleError) return Function.prototype[Symbol.hasInstance].call(this, value)
+    return typeof value === 'object' && value !== null && CAPSULE_ERROR_BRAND in value
   }
 }
 

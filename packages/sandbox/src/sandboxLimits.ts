@@ -1,4 +1,4 @@
-import { CapsuleError } from '../errors.js'
+import { SandboxError } from './sandboxError.js'
 
 /**
  * Resource limits for one sandboxed worker. `Infinity` leaves a limit off. Applied as rlimits with
@@ -52,7 +52,7 @@ export function validateSandboxLimits(limits: SandboxLimits): void {
     const value = limits[key]
     if (value === Number.POSITIVE_INFINITY) continue
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-      throw new CapsuleError(
+      throw new SandboxError(
         'INVALID_OPTIONS',
         `limits.${key} must be an integer ≥ 1 or Infinity (got ${String(value)})`,
       )

@@ -1,6 +1,6 @@
 import { lstatSync, readlinkSync, realpathSync } from 'node:fs'
 import { dirname, isAbsolute, posix } from 'node:path'
-import { CapsuleError } from '../errors.js'
+import { SandboxError } from './sandboxError.js'
 import { applyLimitsCommand, DEFAULT_PRLIMIT_PATH, type SandboxLimits } from './sandboxLimits.js'
 
 /** A host directory made visible inside the sandbox on purpose. */
@@ -232,7 +232,7 @@ function readOnlyBinds(paths: string[], host: HostFilesystem): string[] {
 
 function validateRequest(request: SandboxRequest): void {
   const fail = (message: string): never => {
-    throw new CapsuleError('INVALID_OPTIONS', `sandbox: ${message}`)
+    throw new SandboxError('INVALID_OPTIONS', `sandbox: ${message}`)
   }
   if (!isAbsolute(request.bwrapPath)) fail(`bwrapPath must be absolute (got ${request.bwrapPath})`)
   if (!isAbsolute(request.executable)) fail(`executable must be absolute (got ${request.executable})`)

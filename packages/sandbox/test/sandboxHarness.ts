@@ -9,7 +9,7 @@ import {
   openSeccompFd,
   type SandboxLimits,
   type SandboxMount,
-} from '../../src/sandbox/index.js'
+} from '../src/index.js'
 
 export const SYSTEM_PYTHON = '/usr/bin/python3'
 export const PYENV_PYTHON = '/root/.pyenv/versions/3.11.7/bin/python3.11'

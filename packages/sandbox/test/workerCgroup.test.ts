@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
-import { createWorkerCgroup } from '../../src/sandbox/index.js'
+import { createWorkerCgroup } from '../src/index.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'capsule-cgroup-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

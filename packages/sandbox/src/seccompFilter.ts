@@ -2,7 +2,7 @@
 // Layout of the program (one per architecture):
 //   arch check → kill | (x86_64) x32 check → kill | deny list → EPERM | clone3 → ENOSYS
 //   | clone/ioctl/personality argument checks | allow
-import { CapsuleError } from '../errors.js'
+import { SandboxError } from './sandboxError.js'
 
 /** The architectures {@link buildSeccompFilter} has syscall tables for (Node's `process.arch` names). */
 export type SeccompArch = 'x64' | 'arm64'
@@ -199,7 +199,7 @@ export const SOCK_FILTER_BYTES = 8
  */
 export function buildSeccompFilter(arch: string = process.arch): Buffer {
   if (arch !== 'x64' && arch !== 'arm64') {
-    throw new CapsuleError(
+    throw new SandboxError(
       'INVALID_OPTIONS',
       `no seccomp syscall table for architecture ${arch} (x64 and arm64 only)`,
     )

@@ -9,7 +9,7 @@ import {
   type SandboxLimits,
   validateSandboxLimits,
   type WorkerCgroup,
-} from '../../src/sandbox/index.js'
+} from '../src/index.js'
 import { ATTEMPT, runSandboxed } from './sandboxHarness.js'
 
 const probe = await probeSandbox()

@@ -7,7 +7,7 @@ import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { buildSandboxCommand, probeSandbox, seccompSyscallNumber } from '../../src/sandbox/index.js'
+import { buildSandboxCommand, probeSandbox, seccompSyscallNumber } from '../src/index.js'
 import { ATTEMPT, PYENV_PYTHON, runSandboxed, SYSTEM_PYTHON, startSandboxed } from './sandboxHarness.js'
 
 const probe = await probeSandbox()

@@ -6,7 +6,7 @@ import {
   SOCK_FILTER_BYTES,
   seccompAuditArch,
   seccompSyscallNumber,
-} from '../../src/sandbox/index.js'
+} from '../src/index.js'
 
 const ALLOW = 0x7fff0000
 const KILL_PROCESS = 0x80000000

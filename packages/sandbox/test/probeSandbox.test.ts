@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
-import { probeSandbox, sandboxUnavailableError } from '../../src/sandbox/index.js'
+import { probeSandbox, sandboxUnavailableError } from '../src/index.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'capsule-probe-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

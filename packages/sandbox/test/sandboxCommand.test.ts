@@ -4,7 +4,7 @@ import {
   DEFAULT_SANDBOX_LIMITS,
   type HostFilesystem,
   type SandboxRequest,
-} from '../../src/sandbox/index.js'
+} from '../src/index.js'
 
 // A merged-/usr host with a pyenv python, a worker source dir and one symlinked venv.
 function fakeHost(extra: Record<string, 'dir' | 'file' | { link: string }> = {}): HostFilesystem {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import { delimiter, isAbsolute, join } from 'node:path'
-import { CapsuleError } from '../errors.js'
+import { SandboxError } from './sandboxError.js'
 import { buildSandboxCommand } from './sandboxCommand.js'
 
 /** Why bubblewrap cannot be used on this machine. */
@@ -67,8 +67,8 @@ export function probeSandbox(bwrapPath?: string): Promise<SandboxProbe> {
 }
 
 /** The SANDBOX_UNAVAILABLE error for a failed probe: message and hint together, the probe in `details`. */
-export function sandboxUnavailableError(probe: Extract<SandboxProbe, { available: false }>): CapsuleError {
-  return new CapsuleError('SANDBOX_UNAVAILABLE', `${probe.message}. ${probe.hint}`, {
+export function sandboxUnavailableError(probe: Extract<SandboxProbe, { available: false }>): SandboxError {
+  return new SandboxError('SANDBOX_UNAVAILABLE', `${probe.message}. ${probe.hint}`, {
     details: { reason: probe.reason, bwrapPath: probe.bwrapPath, hint: probe.hint },
   })
 }
