@@ -215,6 +215,23 @@ print(json.dumps({'mount': mount(), 'umount': umount(),
     expect(bare.unshareCmd).not.toBe(0)
   })
 
+  test('seccomp answers EPERM to kcmp, pidfd_getfd and (x86_64) modify_ldt, which reach the kernel without it', async () => {
+    const code = `${ATTEMPT}
+calls = {'kcmp': syscall(${nr('kcmp')}, os.getpid(), os.getpid(), 0, 0, 0), 'pidfd_getfd': syscall(${nr('pidfd_getfd')}, -1, 0, 0)}
+${arch === 'x64' ? `calls['modify_ldt'] = syscall(${nr('modify_ldt')}, 0, 0, 0)` : ''}
+print(json.dumps(calls))`
+    const x86 = arch === 'x64'
+    const filtered = await runSandboxed(bwrap, code)
+    expect(filtered.json).toEqual({
+      kcmp: 'EPERM',
+      pidfd_getfd: 'EPERM',
+      ...(x86 ? { modify_ldt: 'EPERM' } : {}),
+    })
+    // Without the filter: kcmp compares fd 0 with itself, pidfd_getfd rejects the bad pidfd, modify_ldt reads an empty LDT.
+    const bare = await runSandboxed(bwrap, code, { seccomp: false })
+    expect(bare.json).toEqual({ kcmp: 'ok', pidfd_getfd: 'EBADF', ...(x86 ? { modify_ldt: 'ok' } : {}) })
+  })
+
   test('seccomp answers EPERM to ptrace, io_uring_setup, bpf, userfaultfd and clone with namespace flags', async () => {
     const code = `${ATTEMPT}
 def fork_and_wait():

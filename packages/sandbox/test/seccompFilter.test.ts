@@ -61,8 +61,19 @@ describe.each(['x64', 'arm64'] as SeccompArch[])('the seccomp program for %s', (
     expect(program.length / SOCK_FILTER_BYTES).toBeLessThan(4096)
   })
 
-  test('answers EPERM to every denied syscall', () => {
-    for (const name of Object.keys(SECCOMP_DENIED_SYSCALLS)) expect([name, run(name)]).toEqual([name, EPERM])
+  test('answers EPERM to every denied syscall the architecture has', () => {
+    const absent: string[] = []
+    for (const name of Object.keys(SECCOMP_DENIED_SYSCALLS)) {
+      if (seccompSyscallNumber(arch, name) === undefined) absent.push(name)
+      else expect([name, run(name)]).toEqual([name, EPERM])
+    }
+    expect(absent).toEqual(arch === 'arm64' ? ['modify_ldt'] : [])
+  })
+
+  test('refuses modify_ldt (x86_64 only), kcmp and pidfd_getfd', () => {
+    for (const name of ['kcmp', 'pidfd_getfd', ...(arch === 'x64' ? ['modify_ldt'] : [])]) {
+      expect([name, run(name)]).toEqual([name, EPERM])
+    }
   })
 
   test('allows ordinary syscalls and syscalls outside its tables', () => {
@@ -112,6 +123,12 @@ describe('buildSeccompFilter', () => {
     expect(seccompSyscallNumber('x64', 'ptrace')).toBe(101)
     expect(seccompSyscallNumber('arm64', 'ptrace')).toBe(117)
     expect(seccompSyscallNumber('x64', 'io_uring_setup')).toBe(425)
+    expect(seccompSyscallNumber('x64', 'modify_ldt')).toBe(154)
+    expect(seccompSyscallNumber('x64', 'kcmp')).toBe(312)
+    expect(seccompSyscallNumber('arm64', 'kcmp')).toBe(272)
+    expect(seccompSyscallNumber('x64', 'pidfd_getfd')).toBe(438)
+    expect(seccompSyscallNumber('arm64', 'pidfd_getfd')).toBe(438)
+    expect(seccompSyscallNumber('arm64', 'modify_ldt')).toBeUndefined()
     expect(seccompAuditArch('x64')).toBe(0xc000003e)
     expect(seccompAuditArch('arm64')).toBe(0xc00000b7)
   })
