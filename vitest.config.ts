@@ -14,6 +14,7 @@ export default defineConfig({
       'python-worker/test/**/*.test.ts',
       'examples/*/test/**/*.test.ts',
       'bench/test/**/*.test.ts',
+      'test/**/*.test.ts',
     ],
     pool: 'forks',
     testTimeout: 20_000,
