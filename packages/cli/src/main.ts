@@ -1,5 +1,6 @@
 import { CliError, EXIT_OK, toCliError, usageError } from './cliError.js'
 import { COMMANDS, type CommandName, commandHelp } from './help.js'
+import { escapeUntrusted } from './output/escapeUntrusted.js'
 import { processTerminal, type Terminal } from './output/terminal.js'
 import { CLI_VERSION } from './version.js'
 
@@ -49,9 +50,10 @@ export async function main(argv: readonly string[], terminal: Terminal = process
     const where = command ? `capsule ${command}` : 'capsule'
     const hint = failure.code === 'USAGE' ? ` (see ${where} --help)` : ''
     const prefix = failure.code === 'USAGE' || failure.code === 'CONFIG' ? '' : `${failure.code}: `
-    terminal.stderr.write(`${where}: ${prefix}${failure.message}${hint}\n`)
+    // Messages carry untrusted text (worker output in a PROTOCOL_ERROR, file names, arguments).
+    terminal.stderr.write(`${where}: ${escapeUntrusted(`${prefix}${failure.message}`)}${hint}\n`)
     if (!(error instanceof CliError) && process.env.CAPSULE_DEBUG)
-      terminal.stderr.write(`${(error as Error).stack}\n`)
+      terminal.stderr.write(`${escapeUntrusted(String((error as Error).stack), { keepNewlines: true })}\n`)
     return failure.exitCode
   }
 }

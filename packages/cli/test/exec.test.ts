@@ -19,6 +19,8 @@ afterAll(async () => {
 })
 
 const lines = (text: string) => text.split('\n').filter(Boolean)
+// Raw control characters but the newline, and the bidi and line-separator controls.
+const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/
 
 describe.concurrent('capsule exec', () => {
   test('prints the output, then the value of the last expression, and exits 0', async () => {
@@ -66,6 +68,23 @@ describe.concurrent('capsule exec', () => {
       exitCode: 1,
       error: { ename: 'ValueError', evalue: 'bad' },
     })
+  })
+
+  test('escapes control characters in the traceback but passes the cell output through byte-exact', async () => {
+    const code = [
+      'import sys',
+      'print("\\x1b[1mbold\\x1b[0m\\u202e", end="")',
+      'print("\\x1b]0;err\\x07", end="", file=sys.stderr)',
+      'raise ValueError("boom\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\rX\\n[fake] line")',
+    ].join('\n')
+    const run = await runCli(['exec', ...NONE, '-c', code])
+    expect(run.code).toBe(1)
+    expect(run.stdout).toBe('\x1b[1mbold\x1b[0m\u202e\n')
+    expect(run.stderr.startsWith('\x1b]0;err\x07Traceback (most recent call last):\n')).toBe(true)
+    const traceback = run.stderr.slice('\x1b]0;err\x07'.length)
+    expect(traceback).not.toMatch(RAW_CONTROL)
+    // A traceback keeps its lines, as Python prints them; only the controls inside them are escaped.
+    expect(traceback).toContain('ValueError: boom\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\rX\n[fake] line\n')
   })
 
   test('--json lists the audit entries of the capability calls', async () => {

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
-import { PtyCli } from './cliHarness.js'
+import { PtyCli, runCli } from './cliHarness.js'
 
 let dir: string
 let repl: PtyCli | undefined
@@ -103,4 +103,28 @@ test('Ctrl-C interrupts a running cell and keeps the REPL and its namespace; at 
 
   repl.send('\x04')
   expect(await repl.exited).toBe(0)
+})
+
+// Raw control characters but the newline, and the bidi and line-separator controls.
+const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/
+
+test('escapes control characters in tracebacks, %audit lines and unknown commands', async () => {
+  const input = [
+    'raise ValueError("boom\\x1b]0;pwned\\x07\\u202e")',
+    'try:',
+    '    read_file("a\\u202eb\\x1b[2J.txt")',
+    'except Exception:',
+    '    pass',
+    '',
+    '%audit',
+    '%nope\x1b[2J',
+    '',
+  ].join('\n')
+  const run = await runCli(['repl', '--sandbox', 'none', '--no-config', '--fs-root', dir], { input })
+  expect(run.code).toBe(0)
+  expect(run.stdout).not.toMatch(RAW_CONTROL)
+  expect(run.stderr).not.toMatch(RAW_CONTROL)
+  expect(run.stderr).toContain('ValueError: boom\\x1b]0;pwned\\x07\\u202e\n')
+  expect(run.stdout).toMatch(/fs\.read_file \{"path":"a\\u202eb\\u001b\[2J\.txt"\} {2}→ rejected, NOT_FOUND/)
+  expect(run.stdout).toContain('unknown command %nope\\x1b[2J;')
 })

@@ -3,6 +3,7 @@ import type { AuditEntry } from '@capsule/core'
 import { EXIT_FAILURE, EXIT_OK, usageError } from '../cliError.js'
 import { parseCommandArgs } from '../commandArgs.js'
 import { commandHelp } from '../help.js'
+import { escapeUntrusted } from '../output/escapeUntrusted.js'
 import { formatAuditCalls, groupAuditEntries, summarizeAuditCalls } from '../output/formatAudit.js'
 import { styles, type Terminal } from '../output/terminal.js'
 
@@ -43,7 +44,7 @@ export async function auditCommand(args: readonly string[], terminal: Terminal):
     }
     if (!isAuditEntry(entry)) {
       bad += 1
-      terminal.stderr.write(`capsule audit: ${file}:${index + 1}: not an audit entry\n`)
+      terminal.stderr.write(`capsule audit: ${escapeUntrusted(file)}:${index + 1}: not an audit entry\n`)
       return
     }
     entries.push(entry)
@@ -62,7 +63,7 @@ export async function auditCommand(args: readonly string[], terminal: Terminal):
   const style = styles(terminal.color)
   for (const line of formatAuditCalls(calls, style)) terminal.stdout.write(`${line}\n`)
   const first = calls[0]?.decision ?? calls[0]?.outcome
-  const since = first ? ` since ${first.time.slice(0, 10)}` : ''
+  const since = first ? ` since ${escapeUntrusted(first.time.slice(0, 10))}` : ''
   terminal.stdout.write(style.dim(`${summarizeAuditCalls(calls)}${since}`) + '\n')
   return bad > 0 ? EXIT_FAILURE : EXIT_OK
 }

@@ -6,6 +6,8 @@ import { parseCommandArgs } from '../commandArgs.js'
 import { CAPSULE_FLAG_OPTIONS, type CapsuleFlags, readCapsuleFlags } from '../config/capsuleFlags.js'
 import { commandHelp } from '../help.js'
 import { DisplayWriter } from '../output/displayWriter.js'
+import { escapeUntrusted } from '../output/escapeUntrusted.js'
+import { formatPythonError } from '../output/formatPythonError.js'
 import { Spinner } from '../output/spinner.js'
 import type { Terminal } from '../output/terminal.js'
 import { LineReader } from '../session/lineReader.js'
@@ -94,15 +96,16 @@ async function executeOnce(
   }
   const { capsule, session } = started
   if (!mode.json) {
-    for (const note of started.notes) terminal.stderr.write(`capsule: note: ${note}\n`)
+    for (const note of started.notes) terminal.stderr.write(`capsule: note: ${escapeUntrusted(note)}\n`)
   }
   if (mode.verbose) {
     const info = capsule.info()
-    terminal.stderr.write(
-      `capsule: level ${capsule.level}, sandbox ${capsule.sandboxInForce()}, python ${info.python?.version ?? '?'} ` +
-        `(${info.python?.executable ?? '?'}), config ${started.resolved.configFile ?? 'none'}, ` +
-        `capabilities ${session.info().capabilities.join(' ')}\n`,
-    )
+    // The interpreter's version and path, and capability ids, come from outside the CLI.
+    const status =
+      `level ${capsule.level}, sandbox ${capsule.sandboxInForce()}, python ${info.python?.version ?? '?'} ` +
+      `(${info.python?.executable ?? '?'}), config ${started.resolved.configFile ?? 'none'}, ` +
+      `capabilities ${session.info().capabilities.join(' ')}`
+    terminal.stderr.write(`capsule: ${escapeUntrusted(status)}\n`)
   }
 
   let interrupts = 0
@@ -199,8 +202,7 @@ async function runCell(
     }
     if (finished.error) {
       if (!endsWithNewline) terminal.stdout.write('\n')
-      const { ename, evalue, traceback } = finished.error
-      terminal.stderr.write(traceback.length > 0 ? traceback.join('') : `${ename}: ${evalue}\n`)
+      terminal.stderr.write(formatPythonError(finished.error))
     }
     if (finished.status === 'timeout') {
       terminal.stderr.write(

@@ -5,6 +5,8 @@ import { parseCommandArgs } from '../commandArgs.js'
 import { CAPSULE_FLAG_OPTIONS, readCapsuleFlags } from '../config/capsuleFlags.js'
 import { commandHelp } from '../help.js'
 import { DisplayWriter } from '../output/displayWriter.js'
+import { escapeUntrusted } from '../output/escapeUntrusted.js'
+import { formatPythonError } from '../output/formatPythonError.js'
 import { MutableOutput } from '../output/mutableOutput.js'
 import { Spinner } from '../output/spinner.js'
 import { type Styles, styles, type Terminal } from '../output/terminal.js'
@@ -112,9 +114,10 @@ class Repl {
     const python = capsule.info().python
     const sandbox = capsule.sandboxInForce()
     const warning = sandbox === 'none' ? this.#style.yellow(' (no OS isolation)') : ''
+    const version = escapeUntrusted(python?.version ?? '?')
     const lines = [
-      `Capsule ${CLI_VERSION} · Python ${python?.version ?? '?'} · level ${session.info().level} · sandbox ${sandbox}${warning}`,
-      ...notes.map((note) => this.#style.yellow(`note: ${note}`)),
+      `Capsule ${CLI_VERSION} · Python ${version} · level ${session.info().level} · sandbox ${sandbox}${warning}`,
+      ...notes.map((note) => this.#style.yellow(`note: ${escapeUntrusted(note)}`)),
       this.#style.dim('Type %help for commands, %capabilities for what the code may call; Ctrl-D exits.'),
     ]
     if (this.#tty) this.#terminal.stdout.write(`${lines.join('\n')}\n`)
@@ -150,7 +153,7 @@ class Repl {
     try {
       while (this.#queue.length > 0) await this.#handleLine(this.#queue.shift()!)
     } catch (error) {
-      this.#terminal.stderr.write(`capsule: ${toCliError(error).message}\n`)
+      this.#terminal.stderr.write(`capsule: ${escapeUntrusted(toCliError(error).message)}\n`)
     }
     this.#processing = false
     if (this.#closed) await this.#finish()
@@ -219,10 +222,7 @@ class Repl {
           const result = event.result
           if (!this.#endsWithNewline && (result.value || result.error)) out.write('\n')
           if (result.value) out.write(`${this.#displays.render(result.value)}\n`)
-          if (result.error) {
-            const { ename, evalue, traceback } = result.error
-            this.#terminal.stderr.write(traceback.length > 0 ? traceback.join('') : `${ename}: ${evalue}\n`)
-          }
+          if (result.error) this.#terminal.stderr.write(formatPythonError(result.error))
           if (result.stateLost) {
             this.#terminal.stderr.write(
               this.#style.yellow('the worker was restarted: the namespace is empty\n'),
@@ -240,7 +240,7 @@ class Repl {
       this.#spinner.stop()
       const failure = toCliError(error)
       this.#terminal.stderr.write(
-        `${this.#style.red(`${failure.code}: ${failure.message}`)}\n` +
+        `${this.#style.red(escapeUntrusted(`${failure.code}: ${failure.message}`))}\n` +
           this.#style.yellow('a new worker starts with the next cell; the namespace is lost\n'),
       )
     } finally {
@@ -277,7 +277,7 @@ class Repl {
         text = 'restarted: the namespace is empty'
         break
       default:
-        text = this.#style.red(`unknown command %${name}; %help lists them`)
+        text = this.#style.red(`unknown command %${escapeUntrusted(name ?? '')}; %help lists them`)
     }
     this.#terminal.stdout.write(`${text}\n`)
   }

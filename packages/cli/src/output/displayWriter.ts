@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { MimeBundle } from '@capsule/core'
+import { escapeUntrusted } from './escapeUntrusted.js'
 
 const IMAGE_TYPES: Record<string, { extension: string; encoding: 'base64' | 'utf8' }> = {
   'image/png': { extension: 'png', encoding: 'base64' },
@@ -39,7 +40,8 @@ export class DisplayWriter {
     const text = bundle['text/plain'] ?? bundle['text/markdown']
     if (typeof text === 'string') return text
     if (bundle['application/json'] !== undefined) return JSON.stringify(bundle['application/json'], null, 2)
-    return `[${Object.keys(bundle).join(', ') || 'empty'} display without text/plain]`
+    // The text of a bundle is the cell's output; its mime type names are not, so they are escaped.
+    return `[${escapeUntrusted(Object.keys(bundle).join(', ')) || 'empty'} display without text/plain]`
   }
 
   #outputDir(): string {

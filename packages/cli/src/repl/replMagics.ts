@@ -1,4 +1,5 @@
 import { compareLevels, type SecurityLevel } from '@capsule/core'
+import { escapeUntrusted as safe } from '../output/escapeUntrusted.js'
 import { formatAuditCalls, groupAuditEntries, summarizeAuditCalls } from '../output/formatAudit.js'
 import type { Styles } from '../output/terminal.js'
 import type { StartedSession } from '../session/startSession.js'
@@ -19,7 +20,10 @@ export interface MagicContext {
   style: Styles
 }
 
-/** `%capabilities`: granted capabilities with their Python signatures, then the ungranted ones and why. */
+/**
+ * `%capabilities`: granted capabilities with their Python signatures, then the ungranted ones and why.
+ * Names, signatures and descriptions come from providers (an MCP server's tools among them): escaped.
+ */
 export function capabilitiesMagic({ started, style }: MagicContext): string {
   const { capsule, session } = started
   const granted = new Set(session.info().capabilities)
@@ -27,9 +31,9 @@ export function capabilitiesMagic({ started, style }: MagicContext): string {
   const lines = [style.bold(`granted at level ${session.info().level}:`)]
   for (const capability of all.filter((c) => granted.has(c.id))) {
     lines.push(
-      `  ${style.green(capability.signature)}  ${style.dim(`${capability.id} · ${capability.level}`)}`,
+      `  ${style.green(safe(capability.signature))}  ${style.dim(safe(`${capability.id} · ${capability.level}`))}`,
     )
-    if (capability.description) lines.push(`      ${capability.description}`)
+    if (capability.description) lines.push(`      ${safe(capability.description)}`)
   }
   const missing = all.filter((c) => !granted.has(c.id))
   if (missing.length > 0) {
@@ -38,7 +42,7 @@ export function capabilitiesMagic({ started, style }: MagicContext): string {
     for (const capability of missing) {
       const rule = deny.find((pattern) => matches(pattern, capability.id))
       const why = rule ? `denied by ${rule}` : `needs level ${capability.level} or --allow ${capability.id}`
-      lines.push(`  ${style.dim(capability.id)}  ${style.yellow(why)}`)
+      lines.push(`  ${style.dim(safe(capability.id))}  ${style.yellow(safe(why))}`)
     }
   }
   if (all.length <= 1) {
@@ -73,18 +77,18 @@ export function levelMagic({ started, style }: MagicContext): string {
   const lines = [
     `level    ${style.bold(level)}`,
     `sandbox  ${style.bold(sandbox)}${sandbox === 'none' ? style.yellow('  (no OS isolation: the code has your user’s access)') : ''}`,
-    `allow    ${(resolved.options.allow ?? []).join(', ') || style.dim('(none)')}`,
-    `deny     ${(resolved.options.deny ?? []).join(', ') || style.dim('(none)')}`,
+    `allow    ${safe((resolved.options.allow ?? []).join(', ')) || style.dim('(none)')}`,
+    `deny     ${safe((resolved.options.deny ?? []).join(', ')) || style.dim('(none)')}`,
     style.dim('capabilities by the level that grants them:'),
   ]
   for (const [at, ids] of [...byLevel].sort(([a], [b]) => compareLevels(a, b))) {
     const mark = compareLevels(at, level) <= 0 ? style.green('✓') : style.dim('·')
-    lines.push(`  ${mark} ${at.padEnd(12)} ${ids.join(', ')}`)
+    lines.push(`  ${mark} ${at.padEnd(12)} ${safe(ids.join(', '))}`)
   }
   return lines.join('\n')
 }
 
-/** `%info`: the session snapshot. */
+/** `%info`: the session snapshot (the interpreter's version and path are reported by it: escaped). */
 export function infoMagic({ started, style }: MagicContext): string {
   const info = started.session.info()
   const python = started.capsule.info().python
@@ -105,7 +109,7 @@ export function infoMagic({ started, style }: MagicContext): string {
     ['restarts', info.restarts],
     ['config', started.resolved.configFile ?? '(none)'],
   ]
-  return rows.map(([key, value]) => `${style.dim(key.padEnd(11))}${String(value ?? '?')}`).join('\n')
+  return rows.map(([key, value]) => `${style.dim(key.padEnd(11))}${safe(String(value ?? '?'))}`).join('\n')
 }
 
 /** `%help`. */
