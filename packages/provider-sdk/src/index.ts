@@ -18,6 +18,7 @@ export type {
 export { CAPABILITY_NAME_PATTERN, defineCapability } from './defineCapability.js'
 export type { ProviderDefinition } from './defineProvider.js'
 export { defineProvider, SEMVER_PATTERN } from './defineProvider.js'
+export { DEFAULT_HIDDEN_PATTERNS } from './hiddenPathPatterns.js'
 export type { ParseProviderOptionsSettings } from './parseProviderOptions.js'
 export { parseProviderOptions } from './parseProviderOptions.js'
 export { ProviderDefinitionError } from './providerDefinitionError.js'

@@ -9,6 +9,7 @@ test('the runtime exports of @capsule/provider-sdk are exactly these', () => {
       "CAPABILITY_ERROR_CODES",
       "CAPABILITY_NAME_PATTERN",
       "CapabilityError",
+      "DEFAULT_HIDDEN_PATTERNS",
       "ProviderDefinitionError",
       "SECURITY_LEVELS",
       "SEMVER_PATTERN",

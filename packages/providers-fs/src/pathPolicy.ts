@@ -1,21 +1,8 @@
+import { DEFAULT_HIDDEN_PATTERNS } from '@capsule/provider-sdk'
 import { Minimatch, type MinimatchOptions } from 'minimatch'
 
-/**
- * The name patterns hidden by default: dot files and dot directories (`.git/`, `.env*`, `.ssh/`, `.npmrc`)
- * and common key and certificate files. Each is matched, case-insensitively, against every path
- * component, so `keys/server.PEM` and `.git/config` are both hidden. `allowHidden` opts paths back in.
- */
-export const DEFAULT_HIDDEN_PATTERNS: readonly string[] = Object.freeze([
-  '.*',
-  '*.pem',
-  '*.key',
-  '*.p12',
-  '*.pfx',
-  'id_rsa*',
-  'id_dsa*',
-  'id_ecdsa*',
-  'id_ed25519*',
-])
+// The default hidden patterns live in the SDK, shared with the shell provider (which masks them).
+export { DEFAULT_HIDDEN_PATTERNS }
 
 /** What a path names, for the rules: allow globs treat directories as prefixes of what they may hold. */
 export type PathKind = 'file' | 'dir'
