@@ -203,7 +203,9 @@ function followRedirect(
   const next = policy.parse(location, from)
   next.hash = ''
   if (from.protocol === 'https:' && next.protocol === 'http:') {
-    throw new CapabilityError('DENIED', 'redirect from https to http is not allowed')
+    throw new CapabilityError('DENIED', 'redirect from https to http is not allowed', {
+      details: { rule: 'redirect-downgrade' },
+    })
   }
   if (next.origin !== from.origin) {
     for (const name of SENSITIVE_HEADERS) request.headers.delete(name)
@@ -294,8 +296,9 @@ function toCapabilityError(error: unknown, where: ErrorContext): CapabilityError
     })
     return new CapabilityError(
       'DENIED',
-      `host ${forbidden.hostname} resolves to an address that is not allowed`,
-      { cause: error },
+      `host ${forbidden.hostname} resolves to an address that is not public; to reach it, the host lists ` +
+        "that address in the http provider's `allowPrivateAddresses` option (the address is in the host's log)",
+      { cause: error, details: { rule: 'address', option: 'allowPrivateAddresses' } },
     )
   }
   const code = findCode(error)

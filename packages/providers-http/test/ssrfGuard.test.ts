@@ -177,7 +177,11 @@ describe('connect-time DNS checks', () => {
     const { lookup } = tableLookup({ 'api.test': '127.0.0.1' })
     const error = await callFetchError(provider({ lookup }), { url: `http://api.test:${server.port}/` })
     expect(error.code).toBe('DENIED')
-    expect(error.message).toBe('host api.test resolves to an address that is not allowed')
+    expect(error.message).toMatch(
+      /^host api\.test resolves to an address that is not public; .*`allowPrivateAddresses`/,
+    )
+    expect(error.message).not.toContain('127.0.0.1')
+    expect(error.details).toEqual({ rule: 'address', option: 'allowPrivateAddresses' })
     expect(server.requests).toHaveLength(0)
   })
 
