@@ -12,7 +12,14 @@ import { TOKENS } from './di/tokens.js'
 import { CapsuleError } from './errors.js'
 import type { PromiseRecord, PromiseStore } from './promises/promiseStore.js'
 import type { CodecName } from './protocol/codec.js'
-import { probeSandbox, type SandboxMount, sandboxUnavailableError } from './sandbox/index.js'
+import {
+  hostRunsAsRoot,
+  type SandboxMount,
+  SandboxUidPool,
+  type SandboxUserOptions,
+} from './sandbox/index.js'
+import { prepareSandbox, type SandboxPlan } from './sandbox/prepareSandbox.js'
+import { sandboxUserSchema } from './sandbox/sandboxUserSchema.js'
 import type { SecurityPolicy } from './security/securityPolicy.js'
 import { DEFAULT_LIMITS, type Limits, limitsSchema } from './session/limits.js'
 import { announceInput, type InputHandler, Session } from './session/session.js'
@@ -49,6 +56,13 @@ export interface CapsuleOptions {
   mounts?: SandboxMount[]
   /** The bubblewrap binary (default: `bwrap` on PATH). */
   bwrapPath?: string
+  /**
+   * Who sandboxed workers are on the host when it runs as root (ignored otherwise: they run as the host's
+   * user). Each worker gets its own uid from `uids` (default 65,536 from 1879048192), leased machine-wide
+   * and given back when it exits, and all share `gid`: no worker runs as root, and none can signal or
+   * trace another. See docs/sandbox.md.
+   */
+  sandboxUser?: SandboxUserOptions
   limits?: Partial<Limits>
   /** The Python interpreter (default: `CAPSULE_PYTHON`, else `python3` on PATH). */
   python?: string
@@ -120,6 +134,7 @@ const optionsSchema = z
       )
       .optional(),
     bwrapPath: z.string().min(1).optional(),
+    sandboxUser: sandboxUserSchema.optional(),
     limits: limitsSchema.optional(),
     python: z.string().min(1).optional(),
     codec: z.enum(['auto', 'msgpack', 'json']).optional(),
@@ -187,6 +202,9 @@ export class Capsule {
   readonly #poolOptions: PoolOptions
   readonly #pool: SessionPool<Session>
   #interpreter: Promise<PythonInterpreterInfo> | undefined
+  /** Where sandboxed workers' uids come from: only when the host is root. */
+  readonly #sandboxUsers: SandboxUidPool | null
+  #sandboxPlan: Promise<SandboxPlan> | undefined
   #interpreterInfo: PythonInterpreterInfo | undefined
   #state: 'open' | 'closing' | 'closed' = 'open'
   #closed: Promise<void> | undefined
@@ -198,6 +216,9 @@ export class Capsule {
     this.#options = options
     this.level = options.level ?? 'standard'
     this.sandbox = options.sandbox ?? 'auto'
+    // Built (so checked) whatever the uid: a config must not be valid on one machine only.
+    const sandboxUsers = new SandboxUidPool(options.sandboxUser)
+    this.#sandboxUsers = hostRunsAsRoot() ? sandboxUsers : null
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits }
     const sinks: AuditSink[] = [...(options.auditSinks ?? [])]
     if (options.onAudit) {
@@ -264,10 +285,8 @@ export class Capsule {
     this.#assertOpen()
     const limits = { ...this.#limits, ...options.limits }
     const sandbox = this.sandboxInForce(policy.level)
-    const [interpreter, bwrapPath] = await Promise.all([
-      this.#probeInterpreter(),
-      sandbox === 'bwrap' ? this.#probeSandbox() : undefined,
-    ])
+    const interpreter = await this.#probeInterpreter()
+    const plan = sandbox === 'bwrap' ? await this.#prepareSandbox(interpreter) : undefined
     this.#assertOpen()
     const session: Session = new Session({
       id: `ses_${randomBytes(6).toString('hex')}`,
@@ -290,9 +309,7 @@ export class Capsule {
             command: buildWorkerLaunch({
               interpreter,
               codecs: this.#codecs(interpreter),
-              sandbox: bwrapPath
-                ? { mode: 'bwrap', bwrapPath, mounts: this.#options.mounts ?? [] }
-                : { mode: 'none' },
+              sandbox: plan ? { mode: 'bwrap', ...plan } : { mode: 'none' },
               limits,
               env: this.#options.env,
               cwd: this.#options.cwd,
@@ -382,11 +399,21 @@ export class Capsule {
     return 'bwrap'
   }
 
-  // Never falls back silently: a sandbox that is needed and cannot start is SANDBOX_UNAVAILABLE.
-  async #probeSandbox(): Promise<string> {
-    const probe = await probeSandbox(this.#options.bwrapPath)
-    if (!probe.available) throw sandboxUnavailableError(probe)
-    return probe.bwrapPath
+  // Never falls back silently: a sandbox that is needed and cannot start is SANDBOX_UNAVAILABLE, and so is
+  // one whose worker would have to run as root. A failure is not cached: the host may fix it and retry.
+  #prepareSandbox(interpreter: PythonInterpreterInfo): Promise<SandboxPlan> {
+    if (!this.#sandboxPlan) {
+      this.#sandboxPlan = prepareSandbox({
+        bwrapPath: this.#options.bwrapPath,
+        interpreter,
+        mounts: this.#options.mounts ?? [],
+        users: this.#sandboxUsers,
+      })
+      this.#sandboxPlan.catch(() => {
+        this.#sandboxPlan = undefined
+      })
+    }
+    return this.#sandboxPlan
   }
 
   #probeInterpreter(): Promise<PythonInterpreterInfo> {

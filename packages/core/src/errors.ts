@@ -52,7 +52,8 @@ export class CapsuleError extends Error {
   }
 
   // By brand, not prototype: a second copy of core, and @capsule/sandbox's SandboxError, are recognised too.
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` asks about, maybe a subclass
     if (this !== CapsuleError) return Function.prototype[Symbol.hasInstance].call(this, value)
     return typeof value === 'object' && value !== null && CAPSULE_ERROR_BRAND in value
   }

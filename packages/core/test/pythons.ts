@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { realpathSync } from 'node:fs'
+import { existsSync, realpathSync } from 'node:fs'
 
 /** One interpreter the integration tests run against, with the codec it will speak. */
 export interface TestPython {
@@ -47,3 +47,11 @@ export function testPythons(): TestPython[] {
 
 /** The interpreter most tests use. */
 export const defaultPython: TestPython = testPythons()[0]!
+
+/**
+ * The interpreter sandboxed sessions use. A root host's workers run as an unprivileged uid, which cannot
+ * enter /root (where `python3` on PATH may live, e.g. pyenv): /usr/bin/python3 is readable by everyone.
+ */
+export const sandboxedPython: string = existsSync('/usr/bin/python3')
+  ? '/usr/bin/python3'
+  : defaultPython.python

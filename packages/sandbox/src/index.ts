@@ -2,15 +2,20 @@
 // resource limits, cgroups and the host identity of sandboxed processes. Named exports only.
 export type { SandboxProbe, SandboxUnavailableReason } from './probeSandbox.js'
 export { MIN_BWRAP_VERSION, probeSandbox, sandboxUnavailableError } from './probeSandbox.js'
+export type { ProcHardening } from './procHardening.js'
+export { PROC_MASKED_PATHS, PROC_READ_ONLY_PATHS, procHardeningArgs } from './procHardening.js'
 export type { HostFilesystem, SandboxCommand, SandboxMount, SandboxRequest } from './sandboxCommand.js'
 export {
   buildSandboxCommand,
   DEFAULT_SHM_SIZE_BYTES,
   realHostFilesystem,
+  resolveReadOnlyBinds,
   SANDBOX_GID,
   SANDBOX_HOSTNAME,
   SANDBOX_UID,
 } from './sandboxCommand.js'
+export type { SandboxErrorCode, SandboxErrorOptions } from './sandboxError.js'
+export { CAPSULE_ERROR_BRAND, SandboxError } from './sandboxError.js'
 export type { SandboxLimits } from './sandboxLimits.js'
 export {
   applyLimitsCommand,
@@ -19,6 +24,18 @@ export {
   rlimitsEnv,
   validateSandboxLimits,
 } from './sandboxLimits.js'
+export type {
+  SandboxIdentity,
+  SandboxUidLease,
+  SandboxUserOptions,
+} from './sandboxUidPool.js'
+export {
+  DEFAULT_SANDBOX_GID,
+  DEFAULT_SANDBOX_LEASE_DIR,
+  DEFAULT_SANDBOX_UIDS,
+  hostRunsAsRoot,
+  SandboxUidPool,
+} from './sandboxUidPool.js'
 export type { SeccompFd } from './seccompFd.js'
 export { openSeccompFd } from './seccompFd.js'
 export type { SeccompArch } from './seccompFilter.js'
@@ -29,7 +46,7 @@ export {
   seccompAuditArch,
   seccompSyscallNumber,
 } from './seccompFilter.js'
+export type { PathNeed } from './unreachablePaths.js'
+export { unreachablePaths } from './unreachablePaths.js'
 export type { WorkerCgroup, WorkerCgroupOptions } from './workerCgroup.js'
-export { createWorkerCgroup } from './workerCgroup.js'
-export type { SandboxErrorCode, SandboxErrorOptions } from './sandboxError.js'
-export { CAPSULE_ERROR_BRAND, SandboxError } from './sandboxError.js'
+export { createWorkerCgroup, removeStaleWorkerCgroups } from './workerCgroup.js'

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import { delimiter, isAbsolute, join } from 'node:path'
-import { SandboxError } from './sandboxError.js'
 import { buildSandboxCommand } from './sandboxCommand.js'
+import { SandboxError } from './sandboxError.js'
+import type { SandboxIdentity } from './sandboxUidPool.js'
 
 /** Why bubblewrap cannot be used on this machine. */
 export type SandboxUnavailableReason =
@@ -53,14 +54,16 @@ const cache = new Map<string, Promise<SandboxProbe>>()
 
 /**
  * Finds out whether bubblewrap can start a sandbox here: resolves `bwrapPath` (default: `bwrap` on
- * PATH), reads its version, then starts `/usr/bin/true` under the very flags the worker gets. The
- * answer is cached per path for the life of the process. Never rejects.
+ * PATH), reads its version, then starts `/usr/bin/true` under the very flags the worker gets, as
+ * `identity` when given (a root host's sandboxes run as an unprivileged uid, for which the kernel may
+ * refuse user namespaces it grants root). The answer is cached per path and identity for the life of
+ * the process. Never rejects.
  */
-export function probeSandbox(bwrapPath?: string): Promise<SandboxProbe> {
-  const key = bwrapPath ?? ''
+export function probeSandbox(bwrapPath?: string, identity?: SandboxIdentity): Promise<SandboxProbe> {
+  const key = `${bwrapPath ?? ''}\0${identity ? `${identity.uid}:${identity.gid}` : ''}`
   let probe = cache.get(key)
   if (!probe) {
-    probe = runProbe(bwrapPath)
+    probe = runProbe(bwrapPath, identity)
     cache.set(key, probe)
   }
   return probe
@@ -73,7 +76,7 @@ export function sandboxUnavailableError(probe: Extract<SandboxProbe, { available
   })
 }
 
-async function runProbe(requested: string | undefined): Promise<SandboxProbe> {
+async function runProbe(requested: string | undefined, identity?: SandboxIdentity): Promise<SandboxProbe> {
   const path = requested ?? findOnPath('bwrap')
   const unavailable = (reason: SandboxUnavailableReason, message: string, hint: string): SandboxProbe => ({
     available: false,
@@ -115,13 +118,14 @@ async function runProbe(requested: string | undefined): Promise<SandboxProbe> {
     keepFds: [],
     network: false,
   })
-  const trial = await run(command.command, command.args)
+  const trial = await run(command.command, command.args, identity)
   if (trial.exitCode === 0 && !trial.error) return { available: true, bwrapPath: path, version: found }
   const text = summary(trial)
+  const as = identity ? ` as the sandbox uid ${identity.uid}` : ''
   if (USERNS_PATTERNS.some((pattern) => pattern.test(trial.stderr))) {
-    return unavailable('userns-blocked', `bubblewrap cannot create its namespaces: ${text}`, USERNS_HINT)
+    return unavailable('userns-blocked', `bubblewrap cannot create its namespaces${as}: ${text}`, USERNS_HINT)
   }
-  return unavailable('failed', `bubblewrap failed to start a sandbox: ${text}`, INSTALL_HINT)
+  return unavailable('failed', `bubblewrap failed to start a sandbox${as}: ${text}`, INSTALL_HINT)
 }
 
 interface RunResult {
@@ -131,12 +135,12 @@ interface RunResult {
   error?: NodeJS.ErrnoException
 }
 
-function run(command: string, args: string[]): Promise<RunResult> {
+function run(command: string, args: string[], identity?: SandboxIdentity): Promise<RunResult> {
   return new Promise((resolve) => {
     execFile(
       command,
       args,
-      { timeout: PROBE_TIMEOUT_MS, env: {}, encoding: 'utf8' },
+      { timeout: PROBE_TIMEOUT_MS, env: {}, encoding: 'utf8', cwd: '/', ...(identity ?? {}) },
       (error, stdout, stderr) => {
         const errno = error as (NodeJS.ErrnoException & { code?: unknown }) | null
         // execFile reports a non-zero exit as an error whose `code` is the exit status (a number).

@@ -1,5 +1,7 @@
-import { lstatSync, readlinkSync, realpathSync } from 'node:fs'
+import { lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs'
+import { homedir } from 'node:os'
 import { dirname, isAbsolute, posix } from 'node:path'
+import { procHardeningArgs } from './procHardening.js'
 import { SandboxError } from './sandboxError.js'
 import { applyLimitsCommand, DEFAULT_PRLIMIT_PATH, type SandboxLimits } from './sandboxLimits.js'
 
@@ -17,7 +19,10 @@ export interface SandboxMount {
 export interface SandboxRequest {
   /** Absolute path of the bwrap binary (see {@link probeSandbox}). */
   bwrapPath: string
-  /** Absolute real path of the Python binary. Its prefix (two directories up) is always bound read-only. */
+  /**
+   * Absolute real path of the Python binary. The file itself is bound read-only; its directories are
+   * not (list the interpreter's prefixes in `readOnlyPaths`).
+   */
   executable: string
   /** Python's argv after the executable. */
   args: string[]
@@ -31,7 +36,8 @@ export interface SandboxRequest {
   /**
    * Host paths bound read-only at the same path: the interpreter prefix(es), sys.path entries, the
    * worker's source directory. Missing paths are skipped; paths under another one (or under /usr) are
-   * covered by it.
+   * covered by it. `/`, a home directory, or a directory holding one is refused with
+   * SANDBOX_UNAVAILABLE unless a `mounts` source names it (see {@link resolveReadOnlyBinds}).
    */
   readOnlyPaths: string[]
   /**
@@ -74,6 +80,8 @@ export interface HostFilesystem {
   readlink(path: string): string
   /** The canonical path, or null when it does not resolve. */
   realpath(path: string): string | null
+  /** Home directories never bound whole: /root, each /home/*, $HOME (default: the real host's). */
+  homeDirectories?(): string[]
 }
 
 /** The uid and gid the worker has inside its user namespace. */
@@ -112,16 +120,28 @@ export const realHostFilesystem: HostFilesystem = {
       return null
     }
   },
+  homeDirectories() {
+    const homes = new Set(['/root'])
+    try {
+      for (const name of readdirSync('/home')) homes.add(posix.join('/home', name))
+    } catch {}
+    for (const home of [process.env.HOME, homedir()]) {
+      if (home && isAbsolute(home)) homes.add(posix.resolve(home))
+    }
+    return [...homes]
+  },
 }
 
 /**
  * Builds the bwrap command line that runs `request.executable` in a fresh sandbox: every namespace
  * unshared (user, pid, net, ipc, uts, cgroup, mount), no capabilities, no new user namespaces,
  * read-only /usr and interpreter paths, private size-capped /tmp and /dev/shm, a minimal /dev and
- * /etc, its own /proc, no host home, /run, /var or /sys, a read-only root, a new session (no
- * controlling terminal) and death with its parent. It has no side effects; it reads the host
- * filesystem through `host` only to mirror /bin-style symlinks and skip missing paths.
- * Throws INVALID_OPTIONS for a malformed request.
+ * /etc, its own /proc with /proc/sys and its kin read-only and kernel views masked, no host home,
+ * /run, /var or /sys, a read-only root, a new session (no controlling terminal) and death with its
+ * parent. It has no side effects; it reads the host filesystem through `host` only to mirror
+ * /bin-style symlinks, skip missing paths and recognise home directories.
+ * Throws INVALID_OPTIONS for a malformed request, SANDBOX_UNAVAILABLE for a read-only path that would
+ * expose a home directory or the whole host.
  */
 export function buildSandboxCommand(
   request: SandboxRequest,
@@ -163,9 +183,11 @@ export function buildSandboxCommand(
     }
   }
   const shmSize = request.shmSizeBytes ?? DEFAULT_SHM_SIZE_BYTES
+  const proc = procHardeningArgs(host)
   args.push(
     '--proc',
     '/proc',
+    ...proc.args,
     '--dev',
     '/dev',
     '--size',
@@ -177,17 +199,14 @@ export function buildSandboxCommand(
     '--tmpfs',
     '/tmp',
   )
-  const prefix = dirname(dirname(request.executable))
-  const roots = readOnlyBinds(
-    [prefix === '/' ? dirname(request.executable) : prefix, ...request.readOnlyPaths],
-    host,
-  )
+  const roots = resolveReadOnlyBinds([request.executable, ...request.readOnlyPaths], request.mounts, host)
   for (const path of roots) args.push('--ro-bind', path, path)
   for (const mount of request.mounts) {
     args.push(mount.write ? '--bind' : '--ro-bind', mount.source, mount.target ?? mount.source)
   }
-  // Last: the tmpfs bwrap builds the root from, and /dev's tmpfs, are writable and uncapped
-  // until remounted read-only (mounts on top of them keep their own flags).
+  // Last: the tmpfs bwrap builds the root from, and /dev's tmpfs (and /proc's masking ones), are
+  // writable and uncapped until remounted read-only (mounts on top of them keep their own flags).
+  for (const path of proc.remountReadOnly) args.push('--remount-ro', path)
   args.push('--remount-ro', '/dev', '--remount-ro', '/', '--chdir', request.cwd ?? '/tmp')
   if (request.seccomp) args.push('--seccomp', String(request.seccomp.fd))
   const inner = request.limits
@@ -201,8 +220,23 @@ export function buildSandboxCommand(
   return { command: request.bwrapPath, args, env: { ...request.env } }
 }
 
-/** Resolves, filters and de-nests the read-only paths, parents first. */
-function readOnlyBinds(paths: string[], host: HostFilesystem): string[] {
+/**
+ * The host paths {@link buildSandboxCommand} binds read-only for `paths`: resolved (a symlinked path at
+ * its real and its literal spelling), missing ones skipped, nested ones and those under /usr covered by
+ * their parent, parents first. Throws SANDBOX_UNAVAILABLE for `/`, a home directory or a directory
+ * holding one (binding it would hand sandboxed code every file in it, keys included) unless a `mounts`
+ * source is that path or above it: the host named it on purpose.
+ */
+export function resolveReadOnlyBinds(
+  paths: readonly string[],
+  mounts: readonly SandboxMount[],
+  host: HostFilesystem = realHostFilesystem,
+): string[] {
+  const named = mounts.map((mount) => host.realpath(mount.source) ?? posix.resolve(mount.source))
+  const homes = (host.homeDirectories ?? realHostFilesystem.homeDirectories!)().flatMap((home) => {
+    const real = host.realpath(home)
+    return real === null || real === home ? [home] : [home, real]
+  })
   const candidates = new Set<string>()
   for (const path of paths) {
     const real = host.realpath(path)
@@ -213,6 +247,24 @@ function readOnlyBinds(paths: string[], host: HostFilesystem): string[] {
     const literal = posix.resolve(path)
     const viaRootLink = ROOT_LIB_DIRS.some((dir) => literal === dir || literal.startsWith(`${dir}/`))
     if (literal !== real && !viaRootLink) candidates.add(literal)
+  }
+  for (const path of candidates) {
+    if (named.some((source) => isWithin(path, source))) continue
+    const exposed = path === '/' ? '/' : homes.find((home) => isWithin(home, path))
+    if (exposed === undefined) continue
+    const what =
+      exposed === '/'
+        ? 'the root directory'
+        : exposed === path
+          ? 'a home directory'
+          : `a directory holding the home directory ${exposed}`
+    throw new SandboxError(
+      'SANDBOX_UNAVAILABLE',
+      `sandbox: ${path} is ${what}; binding it read-only would let sandboxed code read everything in it ` +
+        'with plain open(), keys included. Use an interpreter installed outside home directories ' +
+        `(e.g. /usr/bin/python3, or a virtual environment under /opt), or name ${path} in \`mounts\` to accept that.`,
+      { details: { reason: 'exposes-home', path, home: exposed } },
+    )
   }
   const chosen: string[] = ['/usr']
   for (const path of [...candidates].sort((a, b) => a.length - b.length || a.localeCompare(b))) {
@@ -228,6 +280,11 @@ function readOnlyBinds(paths: string[], host: HostFilesystem): string[] {
     chosen.push(path)
   }
   return chosen.slice(1)
+}
+
+/** Whether `path` is `parent` or below it. */
+function isWithin(path: string, parent: string): boolean {
+  return path === parent || path.startsWith(parent === '/' ? '/' : `${parent}/`)
 }
 
 function validateRequest(request: SandboxRequest): void {
@@ -249,7 +306,6 @@ function validateRequest(request: SandboxRequest): void {
   if (request.cwd !== undefined && !isAbsolute(request.cwd)) fail(`cwd must be absolute (got ${request.cwd})`)
   for (const path of request.readOnlyPaths) {
     if (!isAbsolute(path)) fail(`readOnlyPaths entries must be absolute (got ${path})`)
-    if (posix.resolve(path) === '/') fail('readOnlyPaths must not contain / (that is the whole host)')
   }
   for (const mount of request.mounts) {
     const target = mount.target ?? mount.source

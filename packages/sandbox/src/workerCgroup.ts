@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto'
-import { accessSync, constants, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import {
+  accessSync,
+  constants,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs'
 import { join } from 'node:path'
+import type { Writable } from 'node:stream'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { SandboxLimits } from './sandboxLimits.js'
 
@@ -13,11 +22,25 @@ export interface WorkerCgroup {
   /** Which limits this cgroup enforces. */
   readonly controllers: ReadonlyArray<'memory' | 'pids'>
   /**
-   * Wraps a launcher so its process joins the cgroup before it execs: every descendant (bwrap, the
-   * sandbox, whatever it forks) is born inside. Spawn the result instead of the command. The wrapper
-   * is `/bin/sh` and keeps the pid, so `child.pid` is the launcher's.
+   * Wraps a launcher so it waits at a gate, before it execs, until {@link admit} has moved it into the
+   * cgroup: every descendant (bwrap, the sandbox, whatever it forks) is born inside. Spawn the result
+   * instead of the command, with a `'pipe'` at stdio index `gateFd`. The wrapper is `/bin/sh`, keeps
+   * the pid (so `child.pid` is the launcher's) and closes the gate descriptor before it execs.
+   *
+   * The host moves the process rather than the process itself: a launcher started under another uid
+   * (a root host's sandbox user) may not write `cgroup.procs`, and on cgroup v2 moving needs write
+   * access to the common ancestor too.
    */
-  wrapCommand(command: { command: string; args: string[] }): { command: string; args: string[] }
+  wrapCommand(
+    command: { command: string; args: string[] },
+    gateFd: number,
+  ): { command: string; args: string[] }
+  /**
+   * Moves a process started from {@link wrapCommand} into the cgroup and opens its gate. When the move
+   * fails the gate closes unopened (the wrapper exits with 125 without running the command) and the
+   * error is returned.
+   */
+  admit(pid: number | undefined, gate: Writable): Error | undefined
   /** Moves a process in. Only safe before it forks: children forked earlier stay outside. */
   addPid(pid: number): void
   /** How many times the kernel OOM-killed a process here (memory.events oom_kill), or null without memory. */
@@ -39,15 +62,20 @@ export interface WorkerCgroupOptions {
 }
 
 const DISPOSE_DEADLINE_MS = 2_000
-// Joins every cgroup.procs file given before `--`, then execs the rest; exit 125 when a join fails.
-const JOIN_SCRIPT = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
+// Waits for the host's "go" on the gate descriptor, closes it, then execs the command.
+const gateScript = (fd: number) =>
+  `IFS= read -r go <&${fd}; exec ${fd}<&-; [ "$go" = go ] || { echo 'capsule-cgroup: the host did not admit this process to its cgroup' >&2; exit 125; }; exec "$@"`
+// The directory name of a worker cgroup: the creating host's pid and a random tag.
+const CGROUP_NAME = /^capsule-(\d+)-[0-9a-f]{8}$/
+const swept = new Set<string>()
 
 /**
  * Creates a cgroup for one worker with `memory.max` (and no swap) and `pids.max`, when this process
  * may: a cgroup v2 directory whose subtree has memory and pids enabled (`options.parent`, or the
  * process's own cgroup when it is delegated or the root), else the legacy v1 pids hierarchy (pids
  * only; memory then rests on RLIMIT_AS). Returns null when neither is writable: rlimits are the
- * fallback, and RLIMIT_NPROC does not bind a host running as real root.
+ * fallback, and RLIMIT_NPROC does not bind a host running as real root. The first time it uses a
+ * parent, it also removes what crashed hosts left there ({@link removeStaleWorkerCgroups}).
  */
 export function createWorkerCgroup(
   limits: Pick<SandboxLimits, 'memoryBytes' | 'maxProcesses'>,
@@ -65,6 +93,7 @@ export function createWorkerCgroup(
   for (const parent of v2Parents) {
     const enabled = readOrEmpty(join(parent, 'cgroup.subtree_control')).split(/\s+/)
     if (!enabled.includes('pids') || !enabled.includes('memory') || !isWritable(parent)) continue
+    sweepOnce(parent)
     const path = join(parent, name)
     try {
       mkdirSync(path)
@@ -83,6 +112,7 @@ export function createWorkerCgroup(
   if (pidsRoot && pidsOwn !== undefined) {
     const parent = join(pidsRoot, pidsOwn)
     if (!isWritable(parent)) return null
+    sweepOnce(parent)
     const path = join(parent, name)
     try {
       mkdirSync(path)
@@ -103,10 +133,23 @@ function makeCgroup(version: 1 | 2, path: string, controllers: Array<'memory' | 
     version,
     path,
     controllers,
-    wrapCommand: (command) => ({
+    wrapCommand: (command, gateFd) => ({
       command: '/bin/sh',
-      args: ['-c', JOIN_SCRIPT, 'capsule-cgroup', procs, '--', command.command, ...command.args],
+      args: ['-c', gateScript(gateFd), 'capsule-cgroup', command.command, ...command.args],
     }),
+    admit(pid, gate) {
+      let failure: Error | undefined
+      try {
+        if (pid === undefined) throw new Error('the launcher has no pid: it did not start')
+        writeFileSync(procs, String(pid))
+      } catch (error) {
+        failure = error as Error
+      }
+      // A wrapper that died early makes the write fail with EPIPE: its exit tells the story.
+      gate.on('error', () => {})
+      gate.end(failure ? undefined : 'go\n')
+      return failure
+    },
     addPid: (pid) => writeFileSync(procs, String(pid)),
     memoryEvents() {
       if (!controllers.includes('memory')) return null
@@ -117,6 +160,57 @@ function makeCgroup(version: 1 | 2, path: string, controllers: Array<'memory' | 
       disposed ??= removeCgroup(path)
       return disposed
     },
+  }
+}
+
+/**
+ * Removes the per-worker cgroups (`capsule-<pid>-<hex>`) a host left under `parent` when it died
+ * without cleaning up: only those whose host pid is not alive (in this PID namespace), never this
+ * process's own. What still runs inside one is killed first; one that cannot be emptied or removed
+ * is left alone. Resolves with the paths removed; never rejects.
+ */
+export async function removeStaleWorkerCgroups(parent: string): Promise<string[]> {
+  let names: string[]
+  try {
+    names = readdirSync(parent)
+  } catch {
+    return []
+  }
+  const removed: string[] = []
+  const busy: string[] = []
+  for (const name of names) {
+    const pid = Number(CGROUP_NAME.exec(name)?.[1])
+    if (!pid || pid === process.pid || isAlive(pid)) continue
+    const path = join(parent, name)
+    try {
+      rmdirSync(path)
+      removed.push(path)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EBUSY') busy.push(path)
+    }
+  }
+  for (const path of busy) {
+    try {
+      await removeCgroup(path)
+      removed.push(path)
+    } catch {}
+  }
+  return removed
+}
+
+function sweepOnce(parent: string): void {
+  if (swept.has(parent)) return
+  swept.add(parent)
+  void removeStaleWorkerCgroups(parent)
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: alive, just not ours to signal.
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH'
   }
 }
 

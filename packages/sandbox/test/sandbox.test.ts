@@ -8,7 +8,15 @@ import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { buildSandboxCommand, probeSandbox, seccompSyscallNumber } from '../src/index.js'
-import { ATTEMPT, PYENV_PYTHON, runSandboxed, SYSTEM_PYTHON, startSandboxed } from './sandboxHarness.js'
+import {
+  ATTEMPT,
+  PROC_WRITE_PROBE,
+  type ProcWriteProbe,
+  PYENV_PYTHON,
+  runSandboxed,
+  SYSTEM_PYTHON,
+  startSandboxed,
+} from './sandboxHarness.js'
 
 const probe = await probeSandbox()
 if (!probe.available) {
@@ -189,6 +197,26 @@ print(json.dumps({p: attempt(lambda: open(p, 'w').write('x')) for p in
       '/tmp/x': 'ok',
       '/dev/shm/x': 'ok',
     })
+  })
+
+  test('cannot open a single file under /proc/sys (or /proc/irq, /proc/bus) for writing, and sees no kernel memory or log', async () => {
+    // Opens only: nothing is ever written, so no host sysctl can change even where an open succeeds.
+    const result = await runSandboxed(bwrap, PROC_WRITE_PROBE)
+    const seen = result.json as ProcWriteProbe
+    expect(result.stderr).toBe('')
+    expect(seen.files).toBeGreaterThan(100)
+    expect(seen.writable).toEqual([])
+    // EROFS from the read-only bind; EACCES where the mode bits already refuse (no capabilities).
+    expect(Object.keys(seen.refused)).toContain('EROFS')
+    expect(Object.keys(seen.refused).filter((name) => name !== 'EROFS' && name !== 'EACCES')).toEqual([])
+    // Covered by /dev/null on a nodev mount: not even opened.
+    expect(seen.masked).toEqual(
+      Object.fromEntries(
+        ['/proc/kcore', '/proc/kmsg', '/proc/keys', '/proc/timer_list']
+          .filter((path) => existsSync(path))
+          .map((path) => [path, 'EACCES']),
+      ),
+    )
   })
 
   test('cannot mount, unmount or create a user namespace, even without the seccomp layer', async () => {

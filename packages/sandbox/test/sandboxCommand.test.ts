@@ -3,12 +3,16 @@ import {
   buildSandboxCommand,
   DEFAULT_SANDBOX_LIMITS,
   type HostFilesystem,
+  PROC_MASKED_PATHS,
+  PROC_READ_ONLY_PATHS,
+  resolveReadOnlyBinds,
   type SandboxRequest,
 } from '../src/index.js'
 
-// A merged-/usr host with a pyenv python, a worker source dir and one symlinked venv.
+// A merged-/usr host with a python under /opt, a worker source dir, one symlinked venv and two homes.
 function fakeHost(extra: Record<string, 'dir' | 'file' | { link: string }> = {}): HostFilesystem {
   const entries: Record<string, 'dir' | 'file' | { link: string }> = {
+    '/': 'dir',
     '/usr': 'dir',
     '/bin': { link: 'usr/bin' },
     '/sbin': { link: 'usr/sbin' },
@@ -17,7 +21,12 @@ function fakeHost(extra: Record<string, 'dir' | 'file' | { link: string }> = {})
     '/etc/ld.so.cache': 'file',
     '/etc/localtime': { link: '/usr/share/zoneinfo/Europe/Paris' },
     '/opt/py': 'dir',
+    '/opt/py/bin/python3.11': 'file',
     '/opt/py/lib/python3.11': 'dir',
+    '/root': 'dir',
+    '/home': 'dir',
+    '/home/u': 'dir',
+    '/home/u/.pyenv/versions/3.12.1': 'dir',
     '/srv/worker': 'dir',
     '/usr/lib/python3.11': 'dir',
     '/home/u/venv': { link: '/srv/venvs/a' },
@@ -39,6 +48,7 @@ function fakeHost(extra: Record<string, 'dir' | 'file' | { link: string }> = {})
       if (entry === undefined) return null
       return typeof entry === 'object' ? entry.link : path
     },
+    homeDirectories: () => ['/root', '/home/u'],
   }
 }
 
@@ -111,7 +121,7 @@ describe('buildSandboxCommand', () => {
     expect(args).not.toContain('/lib64')
   })
 
-  test('binds the interpreter prefix and read-only paths once each, skipping missing and nested ones', () => {
+  test('binds the executable and the read-only paths once each, skipping missing and nested ones', () => {
     const { args } = buildSandboxCommand(
       {
         ...base,
@@ -126,7 +136,93 @@ describe('buildSandboxCommand', () => {
       fakeHost(),
     )
     const binds = operands(args, '--ro-bind', 2).map(([source]) => source)
-    expect(binds).toEqual(['/usr', '/etc/ld.so.cache', '/opt/py', '/srv/worker'])
+    expect(binds).toEqual([
+      '/usr',
+      '/etc/ld.so.cache',
+      '/srv/worker',
+      '/opt/py/bin/python3.11',
+      '/opt/py/lib/python3.11',
+    ])
+  })
+
+  test('binds only what it is given: not the two directories above the executable', () => {
+    const host = fakeHost({ '/home/u/bin/python3': 'file' })
+    const { args } = buildSandboxCommand({ ...base, executable: '/home/u/bin/python3' }, host)
+    const binds = operands(args, '--ro-bind', 2).map(([source]) => source)
+    expect(binds).toContain('/home/u/bin/python3')
+    expect(binds.filter((b) => b === '/home/u' || b === '/home/u/bin' || b === '/home')).toEqual([])
+    expect(resolveReadOnlyBinds(['/opt/py/bin/python3.11'], [], host)).toEqual(['/opt/py/bin/python3.11'])
+  })
+
+  test.each([
+    ['/', 'the root directory'],
+    ['/root', 'a home directory'],
+    ['/home/u', 'a home directory'],
+    ['/home', 'a directory holding the home directory /home/u'],
+  ])('refuses to bind %s (%s) unless a mount names it', (path, what) => {
+    const request = { ...base, readOnlyPaths: ['/opt/py', path] }
+    const error = (() => {
+      try {
+        buildSandboxCommand(request, fakeHost())
+      } catch (caught) {
+        return caught as { code: string; message: string; details: Record<string, unknown> }
+      }
+      throw new Error('no error')
+    })()
+    expect(error.code).toBe('SANDBOX_UNAVAILABLE')
+    expect(error.message).toContain(`${path} is ${what}`)
+    expect(error.message).toMatch(/mounts/)
+    expect(error.details).toMatchObject({ reason: 'exposes-home', path })
+    const named = buildSandboxCommand(
+      { ...request, mounts: [{ source: path, target: '/mnt/x', write: false }] },
+      fakeHost(),
+    )
+    expect(operands(named.args, '--ro-bind', 2)).toContainEqual([path, '/mnt/x'])
+  })
+
+  test('binds an interpreter prefix deeper in a home directory (pyenv)', () => {
+    const { args } = buildSandboxCommand(
+      { ...base, readOnlyPaths: ['/home/u/.pyenv/versions/3.12.1'] },
+      fakeHost(),
+    )
+    expect(operands(args, '--ro-bind', 2)).toContainEqual([
+      '/home/u/.pyenv/versions/3.12.1',
+      '/home/u/.pyenv/versions/3.12.1',
+    ])
+  })
+
+  test('makes /proc/sys and its kin read-only and masks kernel views, for the entries the kernel has', () => {
+    const host = fakeHost({
+      '/proc/sys': 'dir',
+      '/proc/irq': 'dir',
+      '/proc/kcore': 'file',
+      '/proc/kmsg': 'file',
+      '/proc/acpi': 'dir',
+    })
+    const { args } = buildSandboxCommand(base, host)
+    const binds = operands(args, '--ro-bind', 2)
+    expect(binds).toContainEqual(['/proc/sys', '/proc/sys'])
+    expect(binds).toContainEqual(['/proc/irq', '/proc/irq'])
+    expect(binds).toContainEqual(['/dev/null', '/proc/kcore'])
+    expect(binds).toContainEqual(['/dev/null', '/proc/kmsg'])
+    // Entries this kernel lacks are left out: bwrap cannot mount on a missing path.
+    expect(args).not.toContain('/proc/sysrq-trigger')
+    expect(operands(args, '--tmpfs', 1)).toContainEqual(['/proc/acpi'])
+    expect(operands(args, '--remount-ro', 1)).toEqual([['/proc/acpi'], ['/dev'], ['/']])
+    // After the fresh /proc, which they cover.
+    expect(args.indexOf('/proc/sys')).toBeGreaterThan(args.indexOf('--proc'))
+    expect(Object.keys(PROC_READ_ONLY_PATHS)).toEqual(
+      expect.arrayContaining(['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus']),
+    )
+    expect(Object.keys(PROC_MASKED_PATHS)).toEqual(
+      expect.arrayContaining([
+        '/proc/kcore',
+        '/proc/kmsg',
+        '/proc/keys',
+        '/proc/timer_list',
+        '/proc/sched_debug',
+      ]),
+    )
   })
 
   test('binds a symlinked prefix at both its real and its literal path', () => {
@@ -189,7 +285,6 @@ describe('buildSandboxCommand', () => {
     [{ executable: 'python3' }, /executable must be absolute/],
     [{ network: true as unknown as false }, /network must be false/],
     [{ tmpSizeBytes: 0 }, /tmpSizeBytes must be an integer ≥ 1 \(got 0\)/],
-    [{ readOnlyPaths: ['/'] }, /must not contain \//],
     [{ readOnlyPaths: ['relative'] }, /must be absolute/],
     [{ mounts: [{ source: '/data', target: '/proc', write: true }] }, /\/proc is reserved/],
     [{ keepFds: [3, 4], seccomp: { fd: 4 } }, /descriptors collide/],

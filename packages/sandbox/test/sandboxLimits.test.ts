@@ -103,7 +103,6 @@ print(json.dumps(out))`,
         'no writable cgroup and the host runs as root: only a pids cgroup can contain a fork bomb here',
       )
     }
-    const wrap = cgroup ? cgroup.wrapCommand : undefined
     const result = await runSandboxed(
       bwrap,
       `import json, os
@@ -121,7 +120,7 @@ for _ in range(200):
         os._exit(0)
     children += 1
 print(json.dumps({'children': children, 'error': error}))`,
-      { limits: limits({ maxProcesses: 16 }), ...(wrap ? { wrap } : {}) },
+      { limits: limits({ maxProcesses: 16 }), ...(cgroup ? { cgroup } : {}) },
     )
     const seen = result.json as { children: number; error: string | null }
     expect(seen.error).toBe('Resource temporarily unavailable')

@@ -8,6 +8,7 @@ import { SECURITY_LEVELS } from '@capsule/provider-sdk'
 import { z } from 'zod'
 import type { CapsuleOptions } from '../capsule.js'
 import { CapsuleError } from '../errors.js'
+import { sandboxUserSchema } from '../sandbox/sandboxUserSchema.js'
 import { limitsSchema } from '../session/limits.js'
 import { formatConfigIssue } from './configIssue.js'
 
@@ -99,6 +100,7 @@ export const capsuleConfigSchema = z.strictObject({
   python: z.string().min(1).optional(),
   codec: z.enum(['auto', 'msgpack', 'json']).optional(),
   bwrapPath: z.string().min(1).optional(),
+  sandboxUser: sandboxUserSchema.optional(),
   cwd: z.string().min(1).optional(),
   env: z.record(z.string(), z.string()).optional(),
   mounts: z
@@ -235,6 +237,10 @@ async function resolveConfig(
     out.python = config.python.includes('/') ? resolvePath(config.python) : config.python
   if (config.codec !== undefined) out.codec = config.codec
   if (config.bwrapPath !== undefined) out.bwrapPath = resolvePath(config.bwrapPath)
+  if (config.sandboxUser !== undefined) {
+    const { leaseDir, ...ids } = config.sandboxUser
+    out.sandboxUser = leaseDir === undefined ? ids : { ...ids, leaseDir: resolvePath(leaseDir) }
+  }
   if (config.cwd !== undefined) out.cwd = resolvePath(config.cwd)
   if (config.env !== undefined) out.env = config.env
   if (config.mounts !== undefined)

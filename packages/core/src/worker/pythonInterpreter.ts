@@ -12,8 +12,11 @@ export interface PythonInterpreterInfo {
   executable: string
   version: string
   implementation: string
+  /** `sys.prefix`, `sys.base_prefix`, `sys.exec_prefix`, `sys.base_exec_prefix`: what a sandbox binds, with `sysPath`. */
   prefix: string
   basePrefix: string
+  execPrefix: string
+  baseExecPrefix: string
   /** The interpreter's normal `sys.path` (site-packages included), handed to workers started with -S. */
   sysPath: string[]
   /** Whether `import msgpack` works (the fast codec). */
@@ -27,6 +30,7 @@ const PROBE_SCRIPT = `
 import sys, os, json
 info = {"executable": os.path.realpath(sys.executable), "version": list(sys.version_info[:3]),
         "implementation": sys.implementation.name, "prefix": sys.prefix, "base_prefix": sys.base_prefix,
+        "exec_prefix": sys.exec_prefix, "base_exec_prefix": sys.base_exec_prefix,
         "path": [p for p in sys.path if p and os.path.isabs(p)], "msgpack": False}
 try:
     import msgpack
@@ -59,6 +63,8 @@ export async function probePythonInterpreter(
     implementation: string
     prefix: string
     base_prefix: string
+    exec_prefix: string
+    base_exec_prefix: string
     path: string[]
     msgpack: boolean
   }
@@ -86,6 +92,8 @@ export async function probePythonInterpreter(
     implementation: parsed.implementation,
     prefix: parsed.prefix,
     basePrefix: parsed.base_prefix,
+    execPrefix: parsed.exec_prefix,
+    baseExecPrefix: parsed.base_exec_prefix,
     sysPath: parsed.path,
     hasMsgpack: parsed.msgpack,
   }

@@ -1,4 +1,5 @@
-import { workerRoot } from '@capsule/python-worker'
+import type { Writable } from 'node:stream'
+import type { SandboxUidPool } from '@capsule/sandbox'
 import { CapsuleError } from '../errors.js'
 import type { CodecName } from '../protocol/codec.js'
 import {
@@ -10,6 +11,7 @@ import {
   type SandboxLimits,
   type SandboxMount,
 } from '../sandbox/index.js'
+import { workerReadOnlyPaths } from '../sandbox/prepareSandbox.js'
 import type { Limits } from '../session/limits.js'
 import type { PythonInterpreterInfo } from './pythonInterpreter.js'
 import { buildWorkerCommand } from './workerCommand.js'
@@ -19,7 +21,15 @@ import type { WorkerCommand } from './workerProcess.js'
 export interface WorkerLaunchOptions {
   interpreter: PythonInterpreterInfo
   codecs: readonly CodecName[]
-  sandbox: { mode: 'none' } | { mode: 'bwrap'; bwrapPath: string; mounts: readonly SandboxMount[] }
+  sandbox:
+    | { mode: 'none' }
+    | {
+        mode: 'bwrap'
+        bwrapPath: string
+        mounts: readonly SandboxMount[]
+        /** When the host runs as root: where the worker's own unprivileged host uid comes from. */
+        users: SandboxUidPool | null
+      }
   limits: Limits
   env?: Record<string, string>
   cwd?: string
@@ -27,6 +37,7 @@ export interface WorkerLaunchOptions {
 
 const MIB = 1024 * 1024
 const SECCOMP_FD = 5
+const CGROUP_GATE_FD = 6
 
 /** The rlimit/cgroup view of the session limits: 0 means no limit. */
 export function sandboxLimitsOf(limits: Limits): SandboxLimits {
@@ -42,7 +53,9 @@ export function sandboxLimitsOf(limits: Limits): SandboxLimits {
 
 /**
  * Builds the command of one worker: plain python under rlimits, or python inside bubblewrap with a
- * seccomp filter, rlimits and, where the host allows, a cgroup for memory and processes.
+ * seccomp filter, rlimits and, where the host allows, a cgroup for memory and processes. A root host's
+ * sandboxed worker gets a uid of its own from `sandbox.users`, dropped by spawn before bwrap starts and
+ * given back once the worker and its cgroup are gone.
  */
 export function buildWorkerLaunch(options: WorkerLaunchOptions): WorkerCommand {
   const { interpreter, limits } = options
@@ -54,6 +67,7 @@ export function buildWorkerLaunch(options: WorkerLaunchOptions): WorkerCommand {
     return { ...plain, classifyExit: (exit) => classifyLimitExit(exit, limits, null) }
   }
   const inner = buildWorkerCommand({ interpreter, codecs: options.codecs, env: { ...env, HOME: '/tmp' } })
+  const lease = options.sandbox.users?.lease()
   const seccomp = openSeccompFd(buildSeccompFilter())
   let command: { command: string; args: string[]; env: Record<string, string> }
   try {
@@ -63,7 +77,7 @@ export function buildWorkerLaunch(options: WorkerLaunchOptions): WorkerCommand {
       args: inner.args,
       env: inner.env,
       cwd: '/tmp',
-      readOnlyPaths: [interpreter.prefix, interpreter.basePrefix, ...interpreter.sysPath, workerRoot],
+      readOnlyPaths: workerReadOnlyPaths(interpreter),
       mounts: [...options.sandbox.mounts],
       tmpSizeBytes: limits.tmpSizeMb * MIB,
       keepFds: [3, 4],
@@ -72,21 +86,38 @@ export function buildWorkerLaunch(options: WorkerLaunchOptions): WorkerCommand {
     })
   } catch (error) {
     seccomp.close()
+    lease?.release()
     throw error
   }
   const cgroup = createWorkerCgroup(sandboxLimits)
-  const launcher = cgroup ? cgroup.wrapCommand(command) : command
+  const launcher = cgroup ? cgroup.wrapCommand(command, CGROUP_GATE_FD) : command
+  let notAdmitted: Error | undefined
   return {
     command: launcher.command,
     args: launcher.args,
     env: command.env,
-    extraStdio: [seccomp.fd],
+    // The launcher's own working directory; the worker's is --chdir /tmp. A root host's cwd may be closed to the worker's uid.
+    cwd: '/',
+    ...(lease ? { uid: lease.uid, gid: lease.gid } : {}),
+    extraStdio: cgroup ? [seccomp.fd, 'pipe'] : [seccomp.fd],
     signalsAsExitCodes: true,
-    afterSpawn: () => seccomp.close(),
+    afterSpawn: (child) => {
+      seccomp.close()
+      notAdmitted = cgroup?.admit(child.pid, (child.stdio as unknown as Writable[])[CGROUP_GATE_FD]!)
+    },
     afterExit: async () => {
       await cgroup?.dispose()
+      // Only once nothing can still run as the uid (a cgroup that would not go keeps it leased).
+      lease?.release()
     },
-    classifyExit: (exit) => classifyLimitExit(exit, limits, cgroup?.memoryEvents()?.oomKill ?? null),
+    classifyExit: (exit) =>
+      notAdmitted && cgroup
+        ? new CapsuleError(
+            'WORKER_START_FAILED',
+            `cannot move the worker into its cgroup ${cgroup.path}: ${notAdmitted.message}`,
+            { cause: notAdmitted, details: { cgroup: cgroup.path } },
+          )
+        : classifyLimitExit(exit, limits, cgroup?.memoryEvents()?.oomKill ?? null),
   }
 }
 

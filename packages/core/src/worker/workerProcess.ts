@@ -19,10 +19,13 @@ export interface WorkerCommand {
   args: string[]
   env: Record<string, string>
   cwd?: string
+  /** The host uid and gid to start as (a root host's sandboxed workers; spawn drops supplementary groups too). */
+  uid?: number
+  gid?: number
   /** Extra stdio entries after fd 4 (e.g. a seccomp program for bwrap), by fd number. */
   extraStdio?: Array<number | 'ignore' | 'pipe'>
-  /** Runs right after spawn (close the host's copies of descriptors handed over). */
-  afterSpawn?(): void
+  /** Runs right after spawn (close the host's copies of descriptors handed over, admit it to its cgroup). */
+  afterSpawn?(child: ChildProcess): void
   /** Runs once the process is gone (remove its cgroup). */
   afterExit?(): Promise<void> | void
   /** The launcher (bubblewrap) reports the worker's death by signal N as exit code 128 + N. */
@@ -92,8 +95,10 @@ export class WorkerProcess {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', ...(command.extraStdio ?? [])],
       env: command.env,
       cwd: command.cwd,
+      uid: command.uid,
+      gid: command.gid,
     })
-    command.afterSpawn?.()
+    command.afterSpawn?.(this.#child)
     this.#lastHeartbeatAt = Date.now()
     const [, stdout, stderr, toWorker, fromWorker] = this.#child.stdio as [
       unknown,

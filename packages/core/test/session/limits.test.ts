@@ -2,7 +2,7 @@ import { defineCapability, defineProvider } from '@capsule/provider-sdk'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { z } from 'zod'
 import { Capsule, type CapsuleOptions, probeSandbox, type Session } from '../../src/index.js'
-import { defaultPython } from '../pythons.js'
+import { defaultPython, sandboxedPython } from '../pythons.js'
 
 const probe = await probeSandbox()
 const noSandbox = probe.available ? '' : ` (skipped: bubblewrap is unavailable: ${probe.message})`
@@ -23,7 +23,7 @@ const noop = defineProvider({
 })
 
 async function withSession<T>(options: CapsuleOptions, fn: (session: Session) => Promise<T>): Promise<T> {
-  const capsule = new Capsule({ python: defaultPython.python, level: 'standard', ...options })
+  const capsule = new Capsule({ python: sandboxedPython, level: 'standard', ...options })
   try {
     return await fn(await capsule.session())
   } finally {

@@ -4,7 +4,7 @@ import { homedir, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { Capsule, probeSandbox, type Session } from '../../src/index.js'
-import { defaultPython } from '../pythons.js'
+import { defaultPython, sandboxedPython } from '../pythons.js'
 
 const probe = await probeSandbox()
 const why = probe.available ? '' : `bubblewrap is unavailable here: ${probe.message}`
@@ -23,7 +23,7 @@ describe.skipIf(!probe.available)(`a sandboxed session ${why}`, () => {
     writeFileSync(hostTmpFile, secret)
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     process.env.CAPSULE_LEAK_CHECK = secret
-    capsule = new Capsule({ python: defaultPython.python, level: 'standard', limits: { memoryMb: 512 } })
+    capsule = new Capsule({ python: sandboxedPython, level: 'standard', limits: { memoryMb: 512 } })
     session = await capsule.session()
   })
   afterAll(async () => {
