@@ -37,7 +37,10 @@ import { WorkerProcess } from './worker/workerProcess.js'
 /** Whether the worker runs inside bubblewrap: required, never, or below `unrestricted` (default). */
 export type SandboxMode = 'auto' | 'bwrap' | 'none'
 
-/** Options of a Capsule. Everything is optional; see the README for the defaults. */
+/**
+ * Options of a Capsule. Everything is optional: docs/host-guide.md lists every option with its default,
+ * and {@link DEFAULT_LIMITS} and {@link DEFAULT_POOL_OPTIONS} hold those of the limits and the pool.
+ */
 export interface CapsuleOptions {
   /** The security level of sessions (default `standard`). */
   level?: SecurityLevel
@@ -63,6 +66,7 @@ export interface CapsuleOptions {
    * trace another. See docs/sandbox.md.
    */
   sandboxUser?: SandboxUserOptions
+  /** Time, size and resource limits of every session; an omitted one keeps its {@link DEFAULT_LIMITS} value. */
   limits?: Partial<Limits>
   /** The Python interpreter (default: `CAPSULE_PYTHON`, else `python3` on PATH). */
   python?: string
@@ -186,7 +190,9 @@ function optionsError(prefix: string, error: z.ZodError): CapsuleError {
  * the sessions that run Python under it.
  */
 export class Capsule {
+  /** The security level of sessions that ask for none. */
   readonly level: SecurityLevel
+  /** The sandbox option as given; {@link Capsule.sandboxInForce} says what it means for a level. */
   readonly sandbox: SandboxMode
   /** Settle pending promises (e.g. `input()` answers) from anywhere. */
   readonly promises: PromiseControl
