@@ -7,13 +7,16 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { probeSandbox } from '@capsule/core'
 import { afterAll, describe, expect, test } from 'vitest'
 import { collectSnippets, type DocSnippet } from '../src/docSnippets.js'
 
 const PACKAGE = resolve(import.meta.dirname, '..')
 const REPO = resolve(PACKAGE, '../..')
 const SNIPPET_DIR = join(PACKAGE, 'snippets')
-const TSX = join(REPO, 'node_modules/.bin/tsx')
+// tsx's loader in this node process (the tsx command would start a second one for each snippet).
+const TSX_LOADER = pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href
 const TSC = join(REPO, 'node_modules/typescript/bin/tsc')
 const SNIPPET_TIMEOUT_MS = 45_000
 const CONCURRENCY = 2
@@ -26,6 +29,16 @@ interface ProcessRun {
   timedOut: boolean
   output: string
   ms: number
+}
+
+// Most examples start a sandboxed session (the default below `unrestricted`): without bubblewrap they are
+// skipped, with the reason in the test name.
+const sandbox = await probeSandbox()
+const noSandbox = sandbox.available ? undefined : `skipped: the sandbox cannot start here (${sandbox.reason})`
+
+/** Whether running the snippet starts a worker in the default sandbox. */
+function needsSandbox(snippet: DocSnippet): boolean {
+  return /new Capsule\(|main\(\[/.test(snippet.code) && !/sandbox: 'none'/.test(snippet.code)
 }
 
 const snippets = collectSnippets(REPO)
@@ -80,7 +93,7 @@ function runProcess(command: string, args: string[], cwd: string): Promise<Proce
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true
-      // The whole group: tsx, node and any Python worker the snippet started.
+      // The whole group: node and any Python worker (or bwrap) the snippet started.
       process.kill(-child.pid!, 'SIGKILL')
     }, SNIPPET_TIMEOUT_MS)
     child.on('error', reject)
@@ -133,13 +146,19 @@ describe('the examples in the docs', () => {
   )
 
   for (const snippet of runnable) {
+    if (noSandbox && needsSandbox(snippet)) {
+      test.skip(`${snippet.file}:${snippet.line} runs as pasted — ${noSandbox}`, () => {})
+      continue
+    }
     test.concurrent(
       `${snippet.file}:${snippet.line} runs as pasted`,
       async () => {
         const cwd = join(scratch, snippetName(snippet))
         mkdirSync(cwd)
         const file = join(SNIPPET_DIR, `${snippetName(snippet)}.ts`)
-        const run = await limit(() => runProcess(TSX, ['--conditions=@capsule/source', file], cwd))
+        const run = await limit(() =>
+          runProcess(process.execPath, ['--import', TSX_LOADER, '--conditions=@capsule/source', file], cwd),
+        )
         expect(run.exitCode, `${snippet.file}:${snippet.line} ${describeRun(run)}:\n${run.output}`).toBe(0)
       },
       deadline,
