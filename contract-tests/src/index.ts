@@ -14,11 +14,13 @@ export type {
   ProviderFixtures,
   ProviderSource,
 } from './providerFixtures.js'
+// How long an aborted call may take to settle.
+export { CANCEL_SETTLE_MS } from './requirements/cancellation.js'
 export type { Requirement, RequirementId, RequirementNeed } from './requirements.js'
 // The manifest of requirements every provider must meet, and helpers to look them up.
 export { getRequirement, isRequirementId, REQUIREMENTS } from './requirements.js'
 // Registers the whole contract for one provider.
-export { CANCEL_SETTLE_MS, runProviderContract } from './runProviderContract.js'
+export { runProviderContract } from './runProviderContract.js'
 // Writes JavaScript values as Python source, for fixtures and harnesses.
 export { toPythonLiteral } from './toPythonLiteral.js'
 export type { RequirementRegistration } from './verifies.js'

@@ -32,6 +32,23 @@ export interface CapabilityFixture {
   denied?: ArgsFixture
   /** A call that takes at least 2 s unless its signal is aborted. */
   slow?: ArgsFixture
+  /**
+   * Why the capability has no call that can be slow, when it has no `slow` fixture (e.g. "a bounded
+   * sequence of local system calls"). One of the two is required: without either, `contract.coverage`
+   * fails, because the cancellation requirement is the one that catches a handler ignoring its signal.
+   */
+  noSlowCall?: string
+  /**
+   * A call that reports progress through `ctx.progress()`. When given, the progress requirement needs it
+   * to report at least once; without it the requirement checks whatever progress the valid call reports.
+   */
+  progress?: ArgsFixture
+  /**
+   * A call whose arguments carry `secret` (a fresh random string) where a credential belongs: an
+   * argument listed in `secretArgs`, an `Authorization` header. The contract checks that it never reaches
+   * the audit log or the host's log verbatim. Required when the capability declares `secretArgs`.
+   */
+  secret?: (secret: string) => CallArgs | Promise<CallArgs>
   /** Other calls that fail on purpose, with their codes (NOT_FOUND, LIMIT_EXCEEDED, …). */
   errors?: readonly ErrorCaseFixture[]
   /** Extra checks of the valid call's result (after the output schema); throw to fail. */

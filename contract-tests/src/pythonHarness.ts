@@ -1,6 +1,14 @@
-import { type AuditEntry, Capsule, type CapsuleOptions, type SandboxMode, type Session } from '@capsule/core'
-import type { ProviderDefinition, SecurityLevel } from '@capsule/provider-sdk'
+import {
+  type AuditEntry,
+  Capsule,
+  type CapsuleOptions,
+  type ExecutionEvent,
+  type SandboxMode,
+  type Session,
+} from '@capsule/core'
+import type { CapabilityLogger, ProviderDefinition, SecurityLevel } from '@capsule/provider-sdk'
 import { type InstrumentedProvider, instrumentProvider } from './instrumentProvider.js'
+import type { ResourceWatch } from './resourceWatch.js'
 import { toPythonLiteral } from './toPythonLiteral.js'
 
 /** Marks the line of stdout that carries the harness's JSON answer. */
@@ -70,13 +78,23 @@ export interface PythonHarnessOptions {
   sandbox?: SandboxMode
   /** The small `callTimeoutMs` of the timeout session. */
   callTimeoutMs: number
+  /** Follows the resources of every handler invocation in every Capsule of the harness. */
+  watch?: ResourceWatch
+}
+
+/** One line the core wrote to the host's logger. */
+export interface HostLogEntry {
+  readonly level: keyof CapabilityLogger
+  readonly message: string
+  readonly fields: Record<string, unknown> | undefined
 }
 
 /**
  * Real Capsules and sessions for the end-to-end requirements, created on first use and closed by
  * `close()`: a Capsule at `unrestricted` with one session per security level, one with a small call
  * timeout, and one that denies every capability of the provider (for forged calls). Each registers its
- * own instrumented copy of the provider, so a test can see whether a handler ran.
+ * own instrumented copy of the provider, so a test can see whether a handler ran and what it reported;
+ * the main Capsule also keeps its audit entries and host log lines, as a host would receive them.
  */
 export class PythonHarness {
   readonly #options: PythonHarnessOptions
@@ -85,6 +103,10 @@ export class PythonHarness {
   #main: { capsule: Capsule; instrumented: InstrumentedProvider } | undefined
   #denyAll: { capsule: Capsule; instrumented: InstrumentedProvider; audit: AuditEntry[] } | undefined
   #timeout: { capsule: Capsule; instrumented: InstrumentedProvider } | undefined
+  /** Every audit entry of the main Capsule, in order. */
+  readonly audit: AuditEntry[] = []
+  /** Every line the main Capsule's core logged, in order. */
+  readonly hostLog: HostLogEntry[] = []
 
   constructor(options: PythonHarnessOptions) {
     this.#options = options
@@ -103,7 +125,10 @@ export class PythonHarness {
   /** A session whose calls time out after `callTimeoutMs` (capability `timeoutMs` overrides removed). */
   timeoutSession(): Promise<Session> {
     if (!this.#timeout) {
-      const instrumented = instrumentProvider(this.#options.provider, () => ({ timeoutMs: undefined }))
+      const instrumented = instrumentProvider(this.#options.provider, {
+        override: () => ({ timeoutMs: undefined }),
+        watch: this.#options.watch,
+      })
       const capsule = this.#capsule(instrumented.provider, {
         limits: { callTimeoutMs: this.#options.callTimeoutMs },
       })
@@ -121,7 +146,7 @@ export class PythonHarness {
     calls: ReadonlyArray<{ capability: string; args: Record<string, unknown> }>,
   ): Promise<{ handlerCalls: number; deniedDecisions: string[] }> {
     if (!this.#denyAll) {
-      const instrumented = instrumentProvider(this.#options.provider)
+      const instrumented = instrumentProvider(this.#options.provider, { watch: this.#options.watch })
       const audit: AuditEntry[] = []
       const ids = this.#options.provider.capabilities.map(
         (definition) => `${this.#options.provider.name}.${definition.name}`,
@@ -184,15 +209,38 @@ export class PythonHarness {
   }
 
   /**
+   * Calls `pythonName(**args)` once from plain code through `session.execute()`, and returns how the
+   * call ended with every event the execution yielded (its `call` and `progress` events among them).
+   */
+  async stream(
+    session: Session,
+    pythonName: string,
+    args: Record<string, unknown>,
+  ): Promise<{ outcome: PythonCallOutcome | undefined; events: ExecutionEvent[] }> {
+    const code = [
+      'try:',
+      `    _contract_out = {"ok": True, "value": _contract_jsonable(${pythonName}(**${toPythonLiteral(args)}))}`,
+      'except BaseException as _contract_e:',
+      '    _contract_out = _contract_failure(_contract_e)',
+      '_contract_emit(_contract_out)',
+    ].join('\n')
+    const events: ExecutionEvent[] = []
+    for await (const event of session.execute(code)) events.push(event)
+    const last = events.at(-1)
+    const result = last?.type === 'result' || last?.type === 'error' ? last.result : undefined
+    if (result?.status !== 'ok')
+      throw new Error(`the Python cell failed: ${describeError(result?.error ?? null)}`)
+    return { outcome: readAnswer(result.stdout) as PythonCallOutcome | undefined, events }
+  }
+
+  /**
    * Runs `code` (which must end by calling `_contract_emit(value)`) and returns that value. Throws
    * when the cell fails or emits nothing.
    */
   async answer(session: Session, code: string): Promise<unknown> {
     const result = await session.run(code)
     if (result.status !== 'ok') throw new Error(`the Python cell failed: ${describeError(result.error)}`)
-    const line = result.stdout.split('\n').find((text) => text.startsWith(ANSWER_MARK))
-    if (line === undefined) throw new Error(`the Python cell printed no answer; stdout: ${result.stdout}`)
-    return JSON.parse(line.slice(ANSWER_MARK.length))
+    return readAnswer(result.stdout)
   }
 
   /** Closes every Capsule it opened. */
@@ -203,8 +251,17 @@ export class PythonHarness {
 
   #mainCapsule(): { capsule: Capsule; instrumented: InstrumentedProvider } {
     if (!this.#main) {
-      const instrumented = instrumentProvider(this.#options.provider)
-      this.#main = { capsule: this.#capsule(instrumented.provider, {}), instrumented }
+      const instrumented = instrumentProvider(this.#options.provider, { watch: this.#options.watch })
+      const logTo =
+        (level: keyof CapabilityLogger) =>
+        (message: string, fields?: Record<string, unknown>): void => {
+          this.hostLog.push({ level, message, fields })
+        }
+      const capsule = this.#capsule(instrumented.provider, {
+        onAudit: (entry) => this.audit.push(entry),
+        logger: { debug: logTo('debug'), info: logTo('info'), warn: logTo('warn'), error: logTo('error') },
+      })
+      this.#main = { capsule, instrumented }
     }
     return this.#main
   }
@@ -236,6 +293,13 @@ export class PythonHarness {
     }
     return session
   }
+}
+
+// The value a cell emitted with _contract_emit(); throws when it emitted none.
+function readAnswer(stdout: string): unknown {
+  const line = stdout.split('\n').find((text) => text.startsWith(ANSWER_MARK))
+  if (line === undefined) throw new Error(`the Python cell printed no answer; stdout: ${stdout}`)
+  return JSON.parse(line.slice(ANSWER_MARK.length))
 }
 
 function describeError(error: { ename: string; evalue: string } | null): string {

@@ -1,9 +1,10 @@
 /**
  * What a requirement needs from the fixtures to be exercised. A requirement with a `needs` may be
  * registered as skipped (with the reason) when a capability's fixture cannot exercise it; one without
- * `needs` must always run.
+ * `needs` must always run. Two skips must also be declared: `slow` only with the fixture's
+ * `noSlowCall` reason, `secret` only for a capability without `secretArgs`.
  */
-export type RequirementNeed = 'invalid' | 'failure' | 'denied' | 'slow' | 'error-case'
+export type RequirementNeed = 'invalid' | 'failure' | 'denied' | 'slow' | 'error-case' | 'secret'
 
 /** One requirement of the provider contract: a stable id and the sentence a provider must make true. */
 export interface Requirement {
@@ -118,10 +119,35 @@ export const REQUIREMENTS = [
       'From Python, invalid arguments raise capsule.InvalidArguments, a denied call capsule.CapabilityDenied, and a slow call past a small callTimeoutMs capsule.CapabilityTimeout.',
   },
   {
+    id: 'progress.reaches-host',
+    kind: 'e2e',
+    sentence:
+      'Progress a handler reports through ctx.progress() is well formed (done a finite number ≥ 0 that never decreases and never exceeds total), comes while the call is pending, and reaches the host as progress events of that call, in order.',
+  },
+  {
+    id: 'audit.secrets-redacted',
+    kind: 'e2e',
+    needs: 'secret',
+    sentence:
+      "A secret in a call's arguments never reaches the audit log or the host's log verbatim, and the handler never fails with a plain Error that quotes it (the core records a plain Error's message as the audit's errorDetail).",
+  },
+  {
+    id: 'leaks.released-after-calls',
+    kind: 'unit',
+    sentence:
+      "Every call, successful or not, leaves no work running once it settles (no timer, socket, request, child process or handler still at work), checked after every requirement; only idle resources that keep nothing alive, such as an unref'd pooled connection, may stay.",
+  },
+  {
+    id: 'leaks.released-by-dispose',
+    kind: 'unit',
+    sentence:
+      "The provider's dispose() releases every idle resource it kept between calls (pooled connections, unref'd timers); a provider without dispose() keeps none.",
+  },
+  {
     id: 'contract.coverage',
     kind: 'unit',
     sentence:
-      'Every requirement in this manifest was registered for the provider, and only requirements with a `needs` were skipped, each with its reason.',
+      'Every requirement in this manifest was registered for the provider, and only requirements with a `needs` were skipped, each with its reason: cancellation only where the fixture says why no call can be slow (`noSlowCall`), secrets only for capabilities without `secretArgs`.',
   },
 ] as const satisfies readonly Requirement[]
 

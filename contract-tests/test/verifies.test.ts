@@ -39,6 +39,10 @@ describe('the requirement manifest', () => {
       'e2e.sync-call',
       'e2e.async-call',
       'e2e.error-exceptions',
+      'progress.reaches-host',
+      'audit.secrets-redacted',
+      'leaks.released-after-calls',
+      'leaks.released-by-dispose',
       'contract.coverage',
     ])
   })

@@ -10,8 +10,12 @@ import { fsProvider } from '../src/index.js'
 //
 // No slow fixture: every fs call is a short, bounded sequence of local system calls. The provider
 // refuses what could block (FIFOs, devices and sockets are not regular files; symlinks are not
-// followed), so no call can be made to take 2 s, and cancel.abort-within-1s is skipped with that reason.
-// Its signal checks between steps are covered by the provider's own tests.
+// followed), so no call can be made to take 2 s, and each fixture says so in `noSlowCall`
+// (cancel.abort-within-1s is skipped with that reason). Its signal checks between steps are covered by
+// the provider's own tests.
+
+const NO_SLOW_CALL =
+  'a bounded sequence of local system calls; FIFOs, devices and sockets are refused and symlinks are not followed'
 
 let base = ''
 let root = ''
@@ -48,6 +52,7 @@ runProviderContract(() => fsProvider({ roots: [{ path: root, write: true }] }), 
   snapshot,
   capabilities: {
     read_file: {
+      noSlowCall: NO_SLOW_CALL,
       valid: { path: 'hello.txt' },
       denied: { path: '../outside/secret.txt' },
       errors: [
@@ -57,12 +62,14 @@ runProviderContract(() => fsProvider({ roots: [{ path: root, write: true }] }), 
       check: (value) => expect(value).toBe('hello'),
     },
     write_file: {
+      noSlowCall: NO_SLOW_CALL,
       valid: { path: 'written.txt', data: new Uint8Array([0, 1, 2, 255]) },
       denied: { path: '../outside/pwned.txt', data: 'pwned' },
       errors: [{ args: { path: 'no/such/dir/file.txt', data: 'x' }, code: 'NOT_FOUND' }],
       check: (value) => expect(value).toEqual({ path: 'written.txt', bytes: 4 }),
     },
     list_dir: {
+      noSlowCall: NO_SLOW_CALL,
       valid: { path: '.' },
       denied: { path: '../outside' },
       check: (value) =>
@@ -71,11 +78,13 @@ runProviderContract(() => fsProvider({ roots: [{ path: root, write: true }] }), 
         ),
     },
     file_info: {
+      noSlowCall: NO_SLOW_CALL,
       valid: { path: 'hello.txt' },
       denied: { path: '../outside/secret.txt' },
       check: (value) => expect(value).toMatchObject({ path: 'hello.txt', type: 'file', size: 5 }),
     },
     delete_path: {
+      noSlowCall: NO_SLOW_CALL,
       // Each valid call deletes a file made for it, so the call can be repeated (50 times at once, too).
       valid: async () => {
         deletions += 1
@@ -90,6 +99,7 @@ runProviderContract(() => fsProvider({ roots: [{ path: root, write: true }] }), 
       ],
     },
     make_dir: {
+      noSlowCall: NO_SLOW_CALL,
       valid: { path: 'made/deeper' },
       denied: { path: '../outside/new-dir' },
       check: (value) => expect(value).toMatchObject({ path: 'made/deeper' }),

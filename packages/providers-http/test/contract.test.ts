@@ -57,6 +57,8 @@ runProviderContract(
         invalid: () => ({ url: `${origin()}/hello`, method: 42 }),
         denied: { url: 'http://evil.test/' },
         slow: () => ({ url: `${origin()}/slow` }),
+        // A credential where one belongs: the audit redacts the header, and no failure may quote it.
+        secret: (token) => ({ url: `${origin()}/hello`, headers: { Authorization: `Bearer ${token}` } }),
         errors: [
           { args: { url: 'ftp://127.0.0.1/' }, code: 'DENIED' },
           { args: () => ({ url: `${origin()}/hello`, body: 'x', json: { a: 1 } }), code: 'INVALID_ARGUMENT' },

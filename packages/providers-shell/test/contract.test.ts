@@ -11,11 +11,12 @@ import { type ShellSandbox, shellProvider, shellSandboxInForce } from '../src/in
 // it is installed). A temp dir holds `root/` (the one writable root) and `outside/` (a secret next to
 // it, which the denied calls aim at).
 //
-// Two settings serve the contract rather than a host: `maxConcurrentPerSession` is raised because the
-// contract's fifty concurrent calls share one session id (the default, 4, refuses the fifth), and
-// `timeoutMs` is small because shell.run declares its own call timeout (timeoutMs + 5 s), which replaces
-// the contract's small callTimeoutMs: the timed-out call of e2e.error-exceptions is therefore the
-// provider's own TIMEOUT. The slow call (`sleep 5`) still runs ≥ 2 s unless aborted.
+// Three settings serve the contract rather than a host: `envAllow` lets the secret call pass a TOKEN,
+// `maxConcurrentPerSession` is raised because the contract's fifty concurrent calls share one session id
+// (the default, 4, refuses the fifth), and `timeoutMs` is small because shell.run declares its own call
+// timeout (timeoutMs + 5 s), which replaces the contract's small callTimeoutMs: the timed-out call of
+// e2e.error-exceptions is therefore the provider's own TIMEOUT. The slow call (`sleep 5`) still runs
+// ≥ 2 s unless aborted.
 
 const TIMEOUT_MS = 2_000
 const MAX_ARG_BYTES = 4_096
@@ -48,6 +49,7 @@ function contractFor(sandbox: ShellSandbox): void {
         timeoutMs: TIMEOUT_MS,
         maxArgBytes: MAX_ARG_BYTES,
         maxConcurrentPerSession: 64,
+        envAllow: ['TOKEN'],
       })
       return provider
     },
@@ -73,6 +75,8 @@ function contractFor(sandbox: ShellSandbox): void {
           // `sh` is not allowlisted; were it run, it would write next to the secret.
           denied: () => ({ argv: ['sh', '-c', `echo pwned > ${outside}/pwned.txt`] }),
           slow: { argv: ['sleep', '5'] },
+          // A credential in the command's environment: the audit redacts it, and no failure may quote it.
+          secret: (token) => ({ argv: ['printf', 'x'], env: { TOKEN: token } }),
           errors: [
             { args: () => ({ argv: ['ls', outside] }), code: 'DENIED' },
             { args: { argv: ['ls', '-L', '.'] }, code: 'DENIED' },
