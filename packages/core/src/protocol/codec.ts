@@ -1,5 +1,6 @@
 import { Decoder, Encoder } from '@msgpack/msgpack'
 import { CapsuleError } from '../errors.js'
+import { checkFrameShape, type FrameShapeLimits } from './frameShape.js'
 
 /** The codecs a worker may pick, in the host's order of preference. */
 export const CODEC_NAMES = ['msgpack', 'json'] as const
@@ -14,15 +15,21 @@ export interface Codec {
   decode(body: Uint8Array): unknown
 }
 
-/** MessagePack: binary-safe and fast; `bin` for bytes, `str` for text. */
-export function createMsgpackCodec(): Codec {
+/**
+ * MessagePack: binary-safe and fast; `bin` for bytes, `str` for text. With `shape`, every body is checked
+ * against those bounds before it is decoded (LIMIT_EXCEEDED).
+ */
+export function createMsgpackCodec(shape?: FrameShapeLimits): Codec {
   const encoder = new Encoder({ ignoreUndefined: true })
   const decoder = new Decoder()
   return {
     name: 'msgpack',
     encode: (message) => encoder.encode(message),
-    // A plain Uint8Array view, so decoded `bin` values are Uint8Array (not Buffer) like the SDK's binary().
-    decode: (body) => decoder.decode(new Uint8Array(body.buffer, body.byteOffset, body.byteLength)),
+    decode: (body) => {
+      if (shape) checkFrameShape(body, 'msgpack', shape)
+      // A plain Uint8Array view, so decoded `bin` values are Uint8Array (not Buffer) like the SDK's binary().
+      return decoder.decode(new Uint8Array(body.buffer, body.byteOffset, body.byteLength))
+    },
   }
 }
 
@@ -31,31 +38,37 @@ const ESCAPE_TAG = '$esc'
 
 /**
  * JSON for workers without msgpack. Bytes travel as `{"$b": base64}`; a map that would read as a tag
- * is escaped as `{"$esc": map}` (docs/protocol.md).
+ * is escaped as `{"$esc": map}` (docs/protocol.md). With `shape`, as for {@link createMsgpackCodec}.
  */
-export function createJsonCodec(): Codec {
+export function createJsonCodec(shape?: FrameShapeLimits): Codec {
   const textDecoder = new TextDecoder('utf-8', { fatal: true })
   return {
     name: 'json',
     encode: (message) => Buffer.from(JSON.stringify(tagForJson(message)), 'utf8'),
-    decode: (body) => untagFromJson(JSON.parse(textDecoder.decode(body))),
+    decode: (body) => {
+      if (shape) checkFrameShape(body, 'json', shape)
+      return untagFromJson(JSON.parse(textDecoder.decode(body)))
+    },
   }
 }
 
-/** Creates the codec with the given name. */
-export function createCodec(name: CodecName): Codec {
-  return name === 'msgpack' ? createMsgpackCodec() : createJsonCodec()
+/** Creates the codec with the given name (and, for decoding untrusted frames, their shape bounds). */
+export function createCodec(name: CodecName, shape?: FrameShapeLimits): Codec {
+  return name === 'msgpack' ? createMsgpackCodec(shape) : createJsonCodec(shape)
 }
 
 /**
  * Decodes the worker's first frame, whose codec is not known yet: `{` starts JSON, a msgpack map
  * starts with 0x80–0x8F, 0xDE or 0xDF.
  */
-export function decodeHello(body: Uint8Array): { codec: CodecName; message: unknown } {
+export function decodeHello(
+  body: Uint8Array,
+  shape?: FrameShapeLimits,
+): { codec: CodecName; message: unknown } {
   const first = body[0]
-  if (first === 0x7b) return { codec: 'json', message: createJsonCodec().decode(body) }
+  if (first === 0x7b) return { codec: 'json', message: createJsonCodec(shape).decode(body) }
   if (first !== undefined && ((first >= 0x80 && first <= 0x8f) || first === 0xde || first === 0xdf)) {
-    return { codec: 'msgpack', message: createMsgpackCodec().decode(body) }
+    return { codec: 'msgpack', message: createMsgpackCodec(shape).decode(body) }
   }
   throw new CapsuleError('PROTOCOL_ERROR', 'the first frame is neither a JSON nor a MessagePack map')
 }
@@ -110,6 +123,11 @@ export function untagFromJson(value: unknown): unknown {
 
 function untagValues(map: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const [key, item] of Object.entries(map)) out[key] = untagFromJson(item)
+  for (const [key, item] of Object.entries(map)) {
+    // JSON.parse keeps `__proto__` as a plain key; assigning it would swap the copy's prototype. The
+    // msgpack decoder refuses the key too, so both codecs agree.
+    if (key === '__proto__') throw new CapsuleError('PROTOCOL_ERROR', 'the key __proto__ is not allowed')
+    out[key] = untagFromJson(item)
+  }
   return out
 }

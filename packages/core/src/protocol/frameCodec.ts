@@ -14,15 +14,22 @@ export function encodeFrame(body: Uint8Array): Buffer {
   return frame
 }
 
+// A body larger than this that has not fully arrived gets its own buffer, filled as chunks come.
+const FILL_AT_BYTES = 256 * 1024
+
 /**
  * Splits a byte stream into frame bodies. The length prefix is checked against `maxFrameBytes`
  * before anything is allocated, and a stream that ends inside a frame is told apart from a clean end.
+ * A large body is copied into one buffer of its size as it arrives, so the pipe's chunks are not held
+ * beside it: a frame in flight costs its size once.
  */
 export class FrameDecoder {
   readonly maxFrameBytes: number
   #chunks: Buffer[] = []
   #buffered = 0
   #expected = -1
+  #body: Buffer | undefined
+  #filled = 0
 
   constructor(maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES) {
     this.maxFrameBytes = maxFrameBytes
@@ -31,6 +38,19 @@ export class FrameDecoder {
   /** Feeds bytes; returns every frame body they complete, in order. Throws PROTOCOL_ERROR on a bad prefix. */
   push(chunk: Buffer): Buffer[] {
     const bodies: Buffer[] = []
+    const body = this.#body
+    if (body) {
+      const take = Math.min(chunk.byteLength, this.#expected - this.#filled)
+      chunk.copy(body, this.#filled, 0, take)
+      this.#filled += take
+      if (this.#filled < this.#expected) return bodies
+      bodies.push(body)
+      this.#body = undefined
+      this.#filled = 0
+      this.#expected = -1
+      if (take === chunk.byteLength) return bodies
+      chunk = chunk.subarray(take)
+    }
     this.#chunks.push(chunk)
     this.#buffered += chunk.byteLength
     for (;;) {
@@ -48,7 +68,10 @@ export class FrameDecoder {
         this.#consume(FRAME_HEADER_BYTES)
         this.#expected = length
       }
-      if (this.#buffered < this.#expected) break
+      if (this.#buffered < this.#expected) {
+        if (this.#expected > FILL_AT_BYTES) this.#startFilling()
+        break
+      }
       bodies.push(this.#consume(this.#expected))
       this.#expected = -1
     }
@@ -57,16 +80,29 @@ export class FrameDecoder {
 
   /** Whether the stream is at a frame boundary (a close now is clean). */
   get atBoundary(): boolean {
-    return this.#buffered === 0 && this.#expected < 0
+    return this.#buffered === 0 && this.#expected < 0 && !this.#body
   }
 
   /** Call at end of stream: throws PROTOCOL_ERROR when it ended inside a frame. */
   end(): void {
     if (!this.atBoundary) {
       throw new CapsuleError('PROTOCOL_ERROR', 'stream ended inside a frame (truncated frame)', {
-        details: { bufferedBytes: this.#buffered },
+        details: { bufferedBytes: this.#buffered + this.#filled },
       })
     }
+  }
+
+  #startFilling(): void {
+    const body = Buffer.allocUnsafe(this.#expected)
+    let offset = 0
+    for (const chunk of this.#chunks) {
+      chunk.copy(body, offset)
+      offset += chunk.byteLength
+    }
+    this.#chunks = []
+    this.#buffered = 0
+    this.#body = body
+    this.#filled = offset
   }
 
   #peekLength(): number {

@@ -56,3 +56,32 @@ describe('FrameDecoder', () => {
     expect(out[0]!.equals(payload)).toBe(true)
   })
 })
+
+describe('FrameDecoder with large frames', () => {
+  test('fills a large body as it arrives, across frames that share chunks, split anywhere', () => {
+    const big = Buffer.alloc(700 * 1024)
+    for (let i = 0; i < big.length; i += 1) big[i] = i % 251
+    const stream = Buffer.concat([
+      encodeFrame(body('a')),
+      encodeFrame(big),
+      encodeFrame(body('tail')),
+      encodeFrame(big),
+    ])
+    for (const size of [1000, 65536, 300_000, 1_000_001]) {
+      const decoder = new FrameDecoder()
+      const out: Buffer[] = []
+      for (let offset = 0; offset < stream.length; offset += size)
+        out.push(...decoder.push(stream.subarray(offset, offset + size)))
+      expect(out.map((frame) => frame.length)).toEqual([1, big.length, 4, big.length])
+      expect(out[1]!.equals(big) && out[3]!.equals(big)).toBe(true)
+      expect(decoder.atBoundary).toBe(true)
+    }
+  })
+
+  test('an end inside a large body being filled is a truncated frame', () => {
+    const decoder = new FrameDecoder()
+    decoder.push(encodeFrame(Buffer.alloc(1024 * 1024)).subarray(0, 500_000))
+    expect(decoder.atBoundary).toBe(false)
+    expect(() => decoder.end()).toThrow(expect.objectContaining({ code: 'PROTOCOL_ERROR' }))
+  })
+})
