@@ -29,3 +29,12 @@ describe('decodeHello', () => {
     expect(() => decodeHello(new Uint8Array([0x01, 0x02]))).toThrow(/neither a JSON nor a MessagePack map/)
   })
 })
+
+test('both codecs refuse a __proto__ key, which would swap the prototype of the decoded map', () => {
+  const json = Buffer.from('{"type": "call", "args": {"__proto__": {"polluted": true}}}')
+  expect(() => createJsonCodec().decode(json)).toThrow(/__proto__/)
+  // {"a": {"__proto__": {}}}
+  const msgpack = Buffer.from('81a16181a95f5f70726f746f5f5f80', 'hex')
+  expect(() => createMsgpackCodec().decode(msgpack)).toThrow(/__proto__/)
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+})
