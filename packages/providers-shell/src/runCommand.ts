@@ -17,6 +17,11 @@ export interface RunRequest {
   timeoutMs: number
   maxOutputBytes: number
   signal: AbortSignal
+  /** The host uid and gid to run as (a root host's sandbox user); spawn drops supplementary groups too. */
+  uid?: number
+  gid?: number
+  /** Descriptors the child inherits as 3, 4, … (bwrap's seccomp program). The caller closes them. */
+  extraFds?: readonly number[]
 }
 
 /** How a run ended. `killed` says why we killed it, if we did. */
@@ -50,7 +55,9 @@ export function runCommand(request: RunRequest): Promise<RunOutcome> {
       shell: false,
       // Own session and process group, so the group can be killed as a whole.
       detached: true,
-      stdio: [request.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: [request.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(request.extraFds ?? [])],
+      uid: request.uid,
+      gid: request.gid,
       windowsHide: true,
     })
     const out: Buffer[] = []

@@ -11,6 +11,7 @@ import {
 } from '@capsule/provider-sdk'
 import { z } from 'zod'
 import { checkFlags, scanArgs } from './argvScan.js'
+import { buildSeccompFilter } from '@capsule/sandbox'
 import { bwrapArgs, findBwrap, probeBwrap } from './bwrapSandbox.js'
 import { buildEnvironment, forbiddenEnvReason } from './envPolicy.js'
 import { type ResolvedRoot, realpathLenient, rootOf } from './pathGuard.js'
@@ -23,6 +24,12 @@ import {
 import { PRESET_CHECKS } from './presets/presetRules.js'
 import { type ResolvedCommand, resolveCommand } from './resolveCommand.js'
 import { newRunToken, type RunOutcome, runCommand } from './runCommand.js'
+import {
+  checkShellSandboxReach,
+  chooseShellSandboxUser,
+  representativeIdentity,
+  ShellSandboxRunner,
+} from './shellSandboxUser.js'
 import {
   configError,
   DEFAULT_SEARCH_PATH,
@@ -83,7 +90,11 @@ export function shellProvider(options: ShellProviderOptions): ProviderDefinition
   for (const [name, rule] of Object.entries(parsed.commands)) {
     commands.set(name, resolveCommand(name, rule, DEFAULT_SEARCH_PATH, roots))
   }
-  const sandbox = chooseSandbox(parsed)
+  const sandbox = chooseSandbox(
+    parsed,
+    roots,
+    [...commands.values()].map((c) => c.program),
+  )
   // Outside a sandbox HOME is a private empty directory per run, never a root Python can write
   // dotfiles into, and nothing one command leaves there is seen by the next; it is removed after the run.
   const allowedValues: Record<string, string> = {}
@@ -163,7 +174,9 @@ export function shellProvider(options: ShellProviderOptions): ProviderDefinition
                 ],
               }
             : { file: command.program, args: [...programArgs] }
-        return runCommand({
+        // A root host's command gets its unprivileged uid here, and bwrap its seccomp program on fd 3.
+        const sandboxed = sandbox.kind === 'bwrap' ? sandbox.runner.start() : undefined
+        const run = runCommand({
           ...wrapped,
           cwd,
           env,
@@ -172,7 +185,9 @@ export function shellProvider(options: ShellProviderOptions): ProviderDefinition
           timeoutMs: limitMs,
           maxOutputBytes: parsed.maxOutputBytes,
           signal: ctx.signal,
+          ...sandboxed?.spawn,
         })
+        return sandboxed ? run.finally(() => sandboxed.done()) : run
       }
       let programArgs = argv.slice(1)
       let extraEnv: Record<string, string> = {}
@@ -220,6 +235,9 @@ export function shellProvider(options: ShellProviderOptions): ProviderDefinition
     version: '0.1.0',
     description: `Allowlisted commands without a shell (sandbox: ${sandbox.kind}${sandbox.kind === 'none' && sandbox.why ? `, ${sandbox.why}` : ''}).`,
     configSchema: shellProviderOptionsSchema,
+    dispose: () => {
+      if (sandbox.kind === 'bwrap') sandbox.runner.dispose()
+    },
     capabilities: [
       defineCapability({
         name: 'run',
@@ -263,15 +281,30 @@ function resolveRoots(parsed: ParsedShellProviderOptions): ResolvedRoot[] {
   })
 }
 
-type SandboxChoice = { kind: 'bwrap'; bwrap: string } | { kind: 'none'; why?: string }
+type SandboxChoice =
+  | { kind: 'bwrap'; bwrap: string; runner: ShellSandboxRunner }
+  | { kind: 'none'; why?: string }
 
-function chooseSandbox(parsed: ParsedShellProviderOptions): SandboxChoice {
+function chooseSandbox(
+  parsed: ParsedShellProviderOptions,
+  roots: readonly ResolvedRoot[],
+  programs: readonly string[],
+): SandboxChoice {
   if (parsed.sandbox === 'none') return { kind: 'none', why: 'chosen by the host' }
   const bwrap = findBwrap(DEFAULT_SEARCH_PATH)
   const truePath =
     ['/usr/bin/true', '/bin/true'].find((p) => realpathLenient(p, '/') !== undefined) ?? '/usr/bin/true'
-  const failure = bwrap === undefined ? 'bwrap not found' : probeBwrap(bwrap, truePath)
-  if (failure === undefined && bwrap !== undefined) return { kind: 'bwrap', bwrap }
+  // Who the commands are is settled first: a root host that cannot give them another user is an error
+  // to fix, never a reason to run them as root.
+  const user = bwrap === undefined ? undefined : chooseShellSandboxUser(parsed.sandboxUser, roots)
+  const failure =
+    bwrap === undefined || user === undefined
+      ? 'bwrap not found'
+      : probeBwrap(bwrap, truePath, representativeIdentity(user))
+  if (failure === undefined && bwrap !== undefined && user !== undefined) {
+    checkShellSandboxReach(user, roots, programs)
+    return { kind: 'bwrap', bwrap, runner: new ShellSandboxRunner(user, buildSeccompFilter()) }
+  }
   if (parsed.sandbox === 'bwrap')
     configError(`options.sandbox is "bwrap" but bubblewrap is unavailable: ${failure}`)
   return { kind: 'none', why: `bubblewrap unavailable: ${failure}` }

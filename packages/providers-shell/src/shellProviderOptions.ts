@@ -79,6 +79,12 @@ export interface ShellProviderOptions {
   maxConcurrentPerSession?: number
   /** `'bwrap'` requires bubblewrap, `'none'` runs commands directly, `'auto'` (default) uses bwrap when it works. */
   sandbox?: 'auto' | 'bwrap' | 'none'
+  /**
+   * The unprivileged host uid and gid sandboxed commands run as when the host runs as root (ignored
+   * otherwise, and without the sandbox). Default: the owner of the writable roots (a root owned by root
+   * is refused), or, with no writable root, a uid of its own per command. See the README.
+   */
+  sandboxUser?: { uid: number; gid: number }
   /** Whether sandboxed commands share the host's network. Default false (no network namespace access). */
   network?: boolean
 }
@@ -88,6 +94,9 @@ const count = (min: number) =>
     .number({ error: `must be an integer ≥ ${min}` })
     .int({ error: `must be an integer ≥ ${min}` })
     .min(min, { error: `must be an integer ≥ ${min}` })
+
+// Never root (0) and within what Node's spawn accepts (int32).
+const unprivilegedId = count(1).max(2147483647, { error: 'must be an integer from 1 to 2147483647' })
 
 const COMMAND_NAME = /^[A-Za-z0-9_][A-Za-z0-9._+-]*$/
 const FLAG = /^-{1,2}[^-=\s][^=\s]*$|^-[A-Za-z0-9]$/
@@ -150,6 +159,12 @@ export const shellProviderOptionsSchema = z
     sandbox: z
       .enum(['auto', 'bwrap', 'none'], { error: 'must be "auto", "bwrap" or "none"' })
       .default('auto'),
+    sandboxUser: z
+      .strictObject(
+        { uid: unprivilegedId, gid: unprivilegedId },
+        { error: 'must be { uid, gid } of an unprivileged user' },
+      )
+      .optional(),
     network: z.boolean({ error: 'must be a boolean' }).default(false),
   })
   .strict()

@@ -6,6 +6,7 @@ import { runProviderContract } from '@capsule/contract-tests'
 import type { ProviderDefinition } from '@capsule/provider-sdk'
 import { expect } from 'vitest'
 import { type ShellSandbox, shellProvider, shellSandboxInForce } from '../src/index.js'
+import { sandboxOwned } from './tempDir.js'
 
 // The shell provider against the shared provider contract, once per sandbox mode (bubblewrap only where
 // it is installed). A temp dir holds `root/` (the one writable root) and `outside/` (a secret next to
@@ -62,6 +63,11 @@ function contractFor(sandbox: ShellSandbox): void {
         await fs.mkdir(outside)
         await fs.writeFile(path.join(outside, 'secret.txt'), 'TOP SECRET')
         await fs.writeFile(path.join(root, 'hello.txt'), 'hello')
+        // As root, sandboxed commands act as the owner of their writable root, which must be reachable.
+        if (sandbox === 'bwrap') {
+          await fs.chmod(base, 0o755)
+          sandboxOwned(root)
+        }
       },
       teardown: async () => {
         await provider?.dispose?.()

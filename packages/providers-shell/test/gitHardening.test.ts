@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { shellProvider } from '../src/index.js'
-import { tempDir } from './tempDir.js'
+import { sandboxOwned, tempDir } from './tempDir.js'
 import { bwrapAvailable, callRun, NO_BWRAP } from './testContext.js'
 
 /**
@@ -77,6 +77,8 @@ describe('git run with a hostile repository configuration', () => {
     'starts none of them through shell.run (sandbox %s)',
     async (sandbox) => {
       const { root, markers } = hostileRepo()
+      // As root, sandboxed commands act as the owner of their writable root (git checks it owns the repository).
+      if (sandbox === 'bwrap') sandboxOwned(root)
       const provider = shellProvider({
         commands: {
           git: {

@@ -6,6 +6,7 @@ import path from 'node:path'
 import { Capsule, type Session } from '@capsule/core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type ShellSandbox, shellProvider, shellSandboxInForce } from '../src/index.js'
+import { sandboxOwned } from './tempDir.js'
 import { livePidsWith } from './testContext.js'
 
 // The Python surface of shell.run end to end: a real Capsule at level trusted, the real Python worker
@@ -23,6 +24,8 @@ describe.each(modes)('run_command with the provider sandbox %s', (sandbox) => {
   beforeAll(async () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'capsule-shell-python-'))
     await fs.writeFile(path.join(root, 'hello.txt'), 'hello')
+    // As root, sandboxed commands act as the owner of their writable root.
+    if (sandbox === 'bwrap') sandboxOwned(root)
     const provider = shellProvider({
       commands: { printf: {}, ls: {}, cat: {}, yes: {} },
       roots: [{ path: root, write: true }],

@@ -4,7 +4,7 @@ import path from 'node:path'
 import type { ProviderDefinition } from '@capsule/provider-sdk'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { type ShellProviderOptions, shellProvider } from '../src/index.js'
-import { tempDir } from './tempDir.js'
+import { sandboxOwned, tempDir } from './tempDir.js'
 import { bwrapAvailable, callRun, livePidsWith, NO_BWRAP, testContext, uniqueSleep } from './testContext.js'
 
 describe.each(['none', 'bwrap'] as const)('shell.run with sandbox %s', (sandbox) => {
@@ -25,6 +25,8 @@ describe.each(['none', 'bwrap'] as const)('shell.run with sandbox %s', (sandbox)
   })
 
   const make = (options: Partial<ShellProviderOptions> = {}) => {
+    // As root, sandboxed commands act as the owner of their writable root.
+    if (sandbox === 'bwrap') sandboxOwned(root)
     const provider = shellProvider({
       commands: { printf: {}, printenv: {}, cat: {}, ls: {}, sleep: {}, yes: {}, pwd: {}, git: {} },
       roots: [{ path: root, write: true }],
@@ -247,8 +249,8 @@ describe.skipIf(!bwrapAvailable)(
   `shell.run inside bubblewrap${bwrapAvailable ? '' : ` (${NO_BWRAP})`}`,
   () => {
     test('hides the host and enforces read-only roots', async () => {
-      const ro = tempDir('shell-ro-')
-      const rw = tempDir('shell-rw-')
+      const ro = sandboxOwned(tempDir('shell-ro-'))
+      const rw = sandboxOwned(tempDir('shell-rw-'))
       const provider = shellProvider({
         commands: { sh: { dangerous: true } },
         roots: [{ path: ro }, { path: rw, write: true }],

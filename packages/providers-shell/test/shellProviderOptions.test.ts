@@ -3,7 +3,7 @@ import path from 'node:path'
 import { ProviderDefinitionError } from '@capsule/provider-sdk'
 import { beforeEach, describe, expect, test } from 'vitest'
 import { shellProvider, shellSandboxInForce } from '../src/index.js'
-import { tempDir } from './tempDir.js'
+import { sandboxOwned, tempDir } from './tempDir.js'
 import { bwrapAvailable } from './testContext.js'
 
 let root: string
@@ -67,6 +67,7 @@ describe('shellProvider options', () => {
   })
 
   test('uses bubblewrap under auto when it works, and reports the sandbox in force', () => {
+    sandboxOwned(root)
     const auto = shellProvider({ roots: [{ path: root }], commands: { ls: {} } })
     const expected = bwrapAvailable ? 'bwrap' : 'none'
     expect(shellSandboxInForce(auto)).toBe(expected)

@@ -36,8 +36,8 @@ export {
   hostRunsAsRoot,
   SandboxUidPool,
 } from './sandboxUidPool.js'
-export type { SeccompFd } from './seccompFd.js'
-export { openSeccompFd } from './seccompFd.js'
+export type { SeccompFd, SeccompSource } from './seccompFd.js'
+export { createSeccompSource, openSeccompFd } from './seccompFd.js'
 export type { SeccompArch } from './seccompFilter.js'
 export {
   buildSeccompFilter,

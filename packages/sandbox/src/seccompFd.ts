@@ -30,6 +30,40 @@ export function openSeccompFd(program: Buffer): SeccompFd {
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+  return wrapFd(fd)
+}
+
+/** One seccomp program for many spawns: each {@link SeccompSource.open} is a descriptor of its own. */
+export interface SeccompSource {
+  /** A fresh read-only descriptor at the start of the program, for one spawn (close it after). */
+  open(): SeccompFd
+  /** Closes the source; descriptors already opened stay valid. Idempotent. */
+  close(): void
+}
+
+/**
+ * Keeps `program` in one unlinked file (see {@link openSeccompFd}) and hands out descriptors by
+ * reopening it through /proc/self/fd: one open(2) per spawn instead of a file written, opened and
+ * removed, which matters when a shell provider starts fifty commands at once. Each descriptor has its
+ * own read offset, so concurrent spawns do not steal each other's bytes.
+ */
+export function createSeccompSource(program: Buffer): SeccompSource {
+  const master = openSeccompFd(program)
+  let open = true
+  return {
+    open() {
+      if (!open) throw new Error('the seccomp source is closed')
+      return wrapFd(openSync(`/proc/self/fd/${master.fd}`, 'r'))
+    },
+    close() {
+      if (!open) return
+      open = false
+      master.close()
+    },
+  }
+}
+
+function wrapFd(fd: number): SeccompFd {
   let open = true
   return {
     fd,
