@@ -7,7 +7,7 @@ import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { buildSandboxCommand, probeSandbox, seccompSyscallNumber } from '../src/index.js'
+import { buildSandboxCommand, probeSandbox, SandboxUidPool, seccompSyscallNumber } from '../src/index.js'
 import {
   ATTEMPT,
   PROC_WRITE_PROBE,
@@ -218,6 +218,52 @@ print(json.dumps({p: attempt(lambda: open(p, 'w').write('x')) for p in
       ),
     )
   })
+
+  test.runIf(process.getuid?.() === 0)(
+    'started as a leased unprivileged uid (a root host), runs with no host root anywhere and /proc/sys closed',
+    async () => {
+      const pool = new SandboxUidPool({ leaseDir: mkdtempSync(join(hostDir, 'leases-')) })
+      const lease = pool.lease()
+      try {
+        const proc = startSandboxed(
+          bwrap,
+          // Waits on fd 3 until the host has looked at it from outside.
+          `import os\nprint('started', flush=True)\nos.read(3, 1)\n${PROC_WRITE_PROBE}`,
+          { identity: lease },
+        )
+        // The host's view of the sandboxed process: its uid, and what its user namespace maps.
+        const hostView = new Promise<number[]>((resolve) =>
+          proc.stdout.once('data', () => {
+            const python = readdirSync('/proc')
+              .filter((pid) => /^\d+$/.test(pid))
+              .map(Number)
+              .find((pid) => {
+                try {
+                  return (
+                    readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('os.read(3, 1)') &&
+                    readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('python')
+                  )
+                } catch {
+                  return false
+                }
+              })!
+            const uids = readFileSync(`/proc/${python}/status`, 'utf8')
+              .split('\n')
+              .find((l) => l.startsWith('Uid:'))!
+            const map = readFileSync(`/proc/${python}/uid_map`, 'utf8').trim().split(/\s+/).map(Number)
+            resolve([...uids.split(/\s+/).slice(1, 5).map(Number), ...map])
+          }),
+        )
+        expect(await hostView).toEqual([lease.uid, lease.uid, lease.uid, lease.uid, 1000, lease.uid, 1])
+        proc.toWorker.end()
+        const result = await proc.done
+        const seen = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as ProcWriteProbe
+        expect(seen.writable).toEqual([])
+      } finally {
+        lease.release()
+      }
+    },
+  )
 
   test('cannot mount, unmount or create a user namespace, even without the seccomp layer', async () => {
     const code = `${ATTEMPT}
