@@ -1,7 +1,8 @@
 """The public Python surface of a Capsule session.
 
 Capability functions (``read_file``, ``fetch``, …) are injected as globals; this module holds
-what user code may import by name: the exceptions they raise, ``display`` and the result types.
+what user code may import by name: the exceptions they raise, ``display``, the figure format
+and the result types.
 """
 
 from capsule._display import display
@@ -11,7 +12,9 @@ from capsule._errors import (
     CapabilityTimeout,
     HTTPStatusError,
     InvalidArguments,
+    UsageError,
 )
+from capsule._figures import set_figure_format
 
 __all__ = [
     "CapabilityDenied",
@@ -22,7 +25,9 @@ __all__ = [
     "Headers",
     "InvalidArguments",
     "Response",
+    "UsageError",
     "display",
+    "set_figure_format",
 ]
 
 

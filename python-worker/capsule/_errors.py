@@ -1,4 +1,4 @@
-"""Exceptions a capability call can raise in Python (codes from ``@capsule/provider-sdk``)."""
+"""Exceptions user code can meet: a capability call's (codes from ``@capsule/provider-sdk``), a magic's."""
 
 
 class CapabilityError(Exception):
@@ -40,6 +40,10 @@ class HTTPStatusError(Exception):
 
     def __reduce__(self):
         return (type(self), (self.args[0], self.response))
+
+
+class UsageError(Exception):
+    """An IPython magic the worker does not support, or a supported one used wrongly (as IPython's)."""
 
 
 _BY_CODE = {

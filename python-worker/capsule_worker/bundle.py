@@ -5,6 +5,7 @@ interrupt may be raised anywhere in this module.
 """
 
 import binascii
+import sys
 
 from capsule_worker.output import utf8_prefix
 
@@ -20,7 +21,8 @@ TRUNCATED_SUFFIX = "…"
 
 
 def mime_bundle(obj, max_bytes):
-    """``{'text/plain': repr(obj), …}`` plus each rich repr the object provides.
+    """``{'text/plain': repr(obj), …}`` plus each rich repr the object provides (images for a
+    matplotlib Figure).
 
     ``text/plain`` is cut to ``max_bytes`` UTF-8 bytes. A failing or ill-typed ``_repr_*_`` is
     skipped; a failing ``__repr__`` raises (it is the cell's error).
@@ -32,6 +34,14 @@ def mime_bundle(obj, max_bytes):
     bundle = {"text/plain": head + TRUNCATED_SUFFIX if rest else head}
     if isinstance(obj, type):
         return bundle  # a class's _repr_*_ are unbound functions, not reprs of the class
+    figure_module = sys.modules.get("matplotlib.figure")
+    if figure_module is not None and isinstance(obj, figure_module.Figure):
+        from capsule_worker.figures import figure_bundle
+
+        try:
+            bundle.update(figure_bundle(obj))
+        except Exception as exc:  # the text stays, as for a failing _repr_*_, but say why
+            sys.stderr.write("capsule: cannot render the figure: %s: %s\n" % (type(exc).__name__, exc))
     for method, mime in _RICH_REPRS:
         try:
             data = _rich(obj, method, mime)

@@ -1,8 +1,9 @@
 """Compiles cells the way CPython's asyncio REPL does: top-level ``await`` allowed, the last
-expression statement evaluated on its own so its value can be shown.
+expression statement evaluated on its own so its value can be shown; and as Jupyter does: a
+trailing ``;`` hides that value, and line magics (``%time``) are rewritten first.
 
 Uses the ``_ast`` C module and ``compile`` directly, so the ``ast`` module (and its imports) is
-never loaded.
+never loaded; the magics module loads only for a cell with a line starting with ``%``.
 """
 
 import _ast
@@ -24,21 +25,31 @@ class Step:
 
 
 class Cell:
-    """A compiled cell: statements, then (when the cell ends with an expression) that expression."""
+    """A compiled cell: statements, then (when the cell ends with an expression) that expression.
 
-    __slots__ = ("body", "expr", "filename")
+    ``quiet``: the expression is followed by ``;``, so its value is not shown. ``magics``: some
+    lines were magics, rewritten as calls of the ``__capsule_magic__`` builtin.
+    """
 
-    def __init__(self, body, expr, filename):
+    __slots__ = ("body", "expr", "filename", "quiet", "magics")
+
+    def __init__(self, body, expr, filename, quiet=False, magics=False):
         self.body = body
         self.expr = expr
         self.filename = filename
+        self.quiet = quiet
+        self.magics = magics
 
     def renamed(self, filename):
         """The same cell with every code object's file name changed (for a re-run under a new count)."""
         if filename == self.filename:
             return self
         return Cell(
-            _renamed_step(self.body, filename), _renamed_step(self.expr, filename), filename
+            _renamed_step(self.body, filename),
+            _renamed_step(self.expr, filename),
+            filename,
+            self.quiet,
+            self.magics,
         )
 
 
@@ -77,19 +88,27 @@ class CellCompiler:
         return cell
 
     def _compile(self, source, filename):
+        magics = _has_magic_line(source)
+        if magics:
+            from capsule_worker.magics import transform
+
+            source = transform(source)
         flags = _FLAGS | self._future_flags
         tree = compile(source, filename, "exec", _ast.PyCF_ONLY_AST | flags, dont_inherit=True)
         body = tree.body
         expr = None
+        quiet = False
         if body and isinstance(body[-1], _ast.Expr):
-            expr_node = _ast.Expression(body=body.pop().value)
+            last = body.pop()
+            quiet = _followed_by_semicolon(source, last)
+            expr_node = _ast.Expression(body=last.value)
             expr = Step(compile(expr_node, filename, "eval", flags, dont_inherit=True))
         body_step = None
         if body:
             module = _ast.Module(body=body, type_ignores=[])
             body_step = Step(compile(module, filename, "exec", flags, dont_inherit=True))
             self._remember_futures(body_step.code)
-        return Cell(body_step, expr, filename)
+        return Cell(body_step, expr, filename, quiet, magics)
 
     def _remember_futures(self, code):
         # Like codeop.Compile: a `from __future__ import x` stays on for later cells.
@@ -100,6 +119,26 @@ class CellCompiler:
                 flag = getattr(__future__, name).compiler_flag
                 if code.co_flags & flag:
                     self._future_flags |= flag
+
+
+def _has_magic_line(source):
+    """Whether some line starts with ``%`` (a candidate magic; tokenize decides)."""
+    if "%" not in source:
+        return False
+    return any(line.lstrip().startswith("%") for line in source.split("\n"))
+
+
+def _followed_by_semicolon(source, stmt):
+    """Whether a ``;`` follows the expression statement ``stmt``: Jupyter's way to hide a value.
+
+    The statement's end position (parentheses included) marks where the expression stops, so a
+    ``;`` inside a string or a comment is never mistaken for one, with no tokenizer needed.
+    """
+    lines = source.split("\n")
+    # Columns are UTF-8 byte offsets.
+    tail = lines[stmt.end_lineno - 1].encode("utf-8")[stmt.end_col_offset :]
+    rest = tail.decode("utf-8", "replace") + "\n".join(lines[stmt.end_lineno :])
+    return rest.lstrip(" \t\f\r\n\\").startswith(";")
 
 
 # Every __future__ compiler flag lives in these bits (see Include/cpython/compile.h).

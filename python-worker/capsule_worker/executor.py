@@ -27,17 +27,25 @@ class Executor:
     """Compiles and runs cells; the namespace dict is created once and never replaced.
 
     Async steps run on one event loop, created on first need (importing asyncio costs ~30 ms, so
-    only a cell that awaits pays it) and run only while such a cell runs.
+    only a cell that awaits pays it). Between cells the worker keeps that loop running (see
+    :mod:`capsule_worker.inbox`); a sync cell runs with it stopped, as a script would, so
+    ``asyncio.run()`` works there.
     """
 
     def __init__(self, namespace, gate, worker_dir, patcher):
         self.namespace = namespace
         self.count = 0
         self.display_max_bytes = 64 * 1024
+        #: The session's event loop once a cell has awaited, else None.
+        self.loop = None
+        #: The session's InlineFigures once matplotlib was imported, else None.
+        self.figures = None
+        self._history = None
         self._gate = gate
         self._worker_dir = worker_dir
         self._compiler = CellCompiler()
-        self._loop = None
+        self._hidden = {}
+        self._magics = None
         self._sources = {}
         self._linecache = None
         # Cells whose source may still be needed after they ran: they define functions or classes,
@@ -60,6 +68,8 @@ class Executor:
             cell = self._compiler.compile(source, filename)
             if _defines_code(cell):
                 self._kept.add(filename)
+            if cell.magics and self._magics is None:
+                self._install_magics()
             value = None
             for step in (cell.body, cell.expr):
                 if step is None:
@@ -68,13 +78,17 @@ class Executor:
                     value = self._run_user(exec_id, self._run_async, step.code)
                 else:
                     value = self._run_user(exec_id, eval, step.code, self.namespace)
-            if cell.expr is None or value is None:
-                bundle = None
-            else:
-                bundle = self._run_user(exec_id, mime_bundle, value, self.display_max_bytes)
+            shown = None if cell.expr is None or cell.quiet else value
+            if self.figures is not None:
+                self._run_user(exec_id, self.figures.after_cell, shown)
+            bundle = None
+            if shown is not None:
+                bundle = self._run_user(exec_id, mime_bundle, shown, self.display_max_bytes)
+                self.history.record(count, shown)
             return {"type": "result", "count": count, "value": bundle}
         except BaseException as exc:
             gate.disarm()
+            self._figures_after_error(exec_id)
             # A task cancelled because of an interrupt (by the gate, or by a CANCELLED answer
             # to a call it awaited) is reported the way a sync cell's interrupt is.
             interrupted = _is_cancelled_error(exc) and (
@@ -97,20 +111,63 @@ class Executor:
         finally:
             gate.disarm()
 
+    @property
+    def history(self):
+        """The ``_``/``__``/``___``/``_N`` bookkeeping, created when the first value is shown."""
+        if self._history is None:
+            from capsule_worker.history import OutputHistory
+
+            self._history = OutputHistory(self.namespace)
+        return self._history
+
+    def hide_current_names(self):
+        """What the namespace holds now (dunders, ``display``, capabilities) is the worker's:
+        ``%who`` does not list it and ``%reset -f`` keeps it."""
+        self._hidden = dict(self.namespace)
+
+    def _install_magics(self):
+        import builtins
+
+        from capsule_worker.magics import MAGIC_BUILTIN, Magics
+
+        self._magics = Magics(self.namespace, self._hidden, self.history)
+        setattr(builtins, MAGIC_BUILTIN, self._magics.run)
+
+    def _figures_after_error(self, exec_id):
+        # A cell that fails after plotting still shows its figures, as in Jupyter.
+        if self.figures is None:
+            return
+        try:
+            self._run_user(exec_id, self.figures.after_cell, None)
+        except BaseException:
+            pass  # the cell's own error is the one to report
+
     def _run_async(self, code):
-        loop = self._loop
-        if loop is None:
+        loop = self.loop
+        if loop is None or loop.is_closed():
             loop = self._new_loop()
         task = loop.create_task(eval(code, self.namespace))
         gate = self._gate
         gate.loop = loop
         gate.task = task
-        return loop.run_until_complete(task)
+        try:
+            return loop.run_until_complete(task)
+        except BaseException:
+            # Interrupted outside the task (in the selector, in another task's step): the cell is
+            # over, so its task must not go on running while the session idles. It gets to run
+            # its cleanup now, as a cancelled cell does; a second interrupt ends that wait.
+            if not task.done():
+                task.cancel()
+                try:
+                    loop.run_until_complete(task)
+                except BaseException:
+                    pass
+            raise
 
     def _new_loop(self):
         import asyncio
 
-        self._loop = loop = asyncio.new_event_loop()
+        self.loop = loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         return loop
 

@@ -38,13 +38,13 @@ class Worker:
     def __init__(self, stdio, fd_in, writer):
         import builtins
         import threading
-        from _queue import SimpleQueue
 
         from capsule_worker.calls import INTERRUPTIBLE, CallManager
         from capsule_worker.channel import Channel
         from capsule_worker.executor import Executor
         from capsule_worker.frames import FrameReader
         from capsule_worker.gate import InterruptGate
+        from capsule_worker.inbox import Inbox
         from capsule_worker.output import FdPump, OutputSink
         from capsule_worker.stubs import PatchOnImport
 
@@ -52,7 +52,7 @@ class Worker:
         self.codec = codec = writer.codec
         self.writer = writer
         self.reader = FrameReader(fd_in)
-        self.inbox = SimpleQueue()
+        self.inbox = Inbox(self._report_idle_error)
         # Held while output is flushed and a display/call/result/error is sent, so nothing
         # printed before it can arrive after it, and nothing names a finished execution.
         self.out_lock = threading.RLock()
@@ -63,8 +63,12 @@ class Worker:
         self.pump = FdPump(self.sink, stdio.stdout_r, stdio.stderr_r)
         self.gate = InterruptGate(_WORKER_DIR)
         self.gate.allow(*INTERRUPTIBLE)
-        self.gate.allow_file(os.path.join(_WORKER_DIR, "bundle.py"))
+        # Modules that run user code (reprs, matplotlib, magics) and write no frames.
+        for name in ("bundle.py", "figures.py", "inline_backend.py", "magics.py"):
+            self.gate.allow_file(os.path.join(_WORKER_DIR, name))
         self.patcher = PatchOnImport()
+        self.patcher.add("signal", self.gate.patch_signal_module)
+        self.patcher.add("matplotlib", self._on_matplotlib)
         self.calls = CallManager(
             self._emit_call, self.writer.send, self._was_interrupted, self._prepare_call, self._write_calls
         )
@@ -99,10 +103,65 @@ class Worker:
 
             builtins.help = _sitebuiltins._Helper()
         self.gate.install()
+        self._report_fatal_signals()
         spawn = self._threading.Thread
         spawn(target=self._guard(self.pump.run), name="capsule-fd-pump", daemon=True).start()
         spawn(target=self._guard(self.sink.run_flusher), name="capsule-flusher", daemon=True).start()
         spawn(target=self._read, name="capsule-reader", daemon=True).start()
+
+    def _report_fatal_signals(self):
+        """Make a death by signal leave its story on the host's side.
+
+        fd 1 and 2 are the worker's own pipes, read by a thread that dies with the process, so
+        faulthandler writes the crashing thread's Python stack to the diagnostic fd instead (the
+        host keeps its tail). ``os.abort()`` first sends the output still buffered.
+        """
+        import faulthandler
+
+        faulthandler.enable(file=self.stdio.diag_fd, all_threads=False)
+        real_abort = os.abort
+        worker = self
+
+        def abort():
+            worker._flush_before_abort()
+            real_abort()
+
+        abort.__doc__ = real_abort.__doc__
+        abort.__module__ = "os"
+        os.abort = abort
+
+    def _flush_before_abort(self):
+        # Without waiting long for a thread that holds the output lock (one writing a frame).
+        if not self.out_lock.acquire(timeout=1.0):
+            return
+        try:
+            self.flush_output()
+        except BaseException:
+            pass
+        finally:
+            self.out_lock.release()
+
+    def _report_idle_error(self, exc):
+        # A background task let SystemExit or KeyboardInterrupt escape between cells: the session
+        # goes on, and the traceback reaches the host with the next execution's output.
+        from capsule_worker.errors import format_error
+
+        lines = format_error(exc, _WORKER_DIR)["traceback"]
+        sys.stderr.write("capsule: a background task raised while the session was idle:\n" + "".join(lines))
+
+    def _figures(self):
+        figures = self.executor.figures
+        if figures is None:
+            from capsule_worker.figures import InlineFigures
+
+            figures = self.executor.figures = InlineFigures(self.display)
+        return figures
+
+    def _on_matplotlib(self, module):
+        self._figures().on_import(module)
+
+    def _set_figure_format(self, formats):
+        self._figures().set_formats(formats)
 
     def _guard(self, body):
         def run():
@@ -242,8 +301,9 @@ class Worker:
         from capsule_worker.frames import ProtocolError
 
         inbox = self.inbox
+        executor = self.executor
         while True:
-            message = inbox.get()
+            message = inbox.get(executor.loop)
             kind = message["type"]
             if kind == "execute":
                 self._execute(message["id"], message["code"])
@@ -279,8 +339,10 @@ class Worker:
         import builtins
 
         from capsule._display import set_display
+        from capsule._figures import set_figure_hook
 
         set_display(self.display)
+        set_figure_hook(self._set_figure_format)
         ns = self.namespace
         ns["display"] = self.display
         names = []
@@ -292,6 +354,7 @@ class Worker:
             else:
                 ns[cap.name] = make_stub(cap, self.calls, _WORKER_DIR)
             names.append(cap.name)
+        self.executor.hide_current_names()
         self.writer.send({"type": "ready", "capabilities": names})
 
     def _execute(self, exec_id, code):

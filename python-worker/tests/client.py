@@ -26,9 +26,14 @@ def probe_sys_path(python):
     return _PROBES[python]
 
 
+def can_import(python, module):
+    """Whether ``python`` (with its normal sys.path) can import ``module``."""
+    return subprocess.run([python, "-c", "import " + module], capture_output=True).returncode == 0
+
+
 def has_msgpack(python):
     """Whether ``python`` (with its normal sys.path) can import msgpack."""
-    return subprocess.run([python, "-c", "import msgpack"], capture_output=True).returncode == 0
+    return can_import(python, "msgpack")
 
 
 def make_spec(cid, name, params=(), doc="", returns="Any", wrap=None):

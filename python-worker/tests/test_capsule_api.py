@@ -11,7 +11,8 @@ class PublicSurfaceTest(unittest.TestCase):
         self.assertEqual(
             sorted(capsule.__all__),
             ["CapabilityDenied", "CapabilityError", "CapabilityTimeout", "CompletedProcess",
-             "HTTPStatusError", "Headers", "InvalidArguments", "Response", "display"],
+             "HTTPStatusError", "Headers", "InvalidArguments", "Response", "UsageError", "display",
+             "set_figure_format"],
         )
         for name in capsule.__all__:
             self.assertTrue(hasattr(capsule, name), name)
