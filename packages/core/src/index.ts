@@ -45,6 +45,7 @@ export type {
   SandboxProbe,
   SandboxRequest,
   SandboxUnavailableReason,
+  SandboxUserOptions,
   WorkerCgroup,
 } from './sandbox/index.js'
 export {
