@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import * as sdk from '@capsule/provider-sdk'
 import { describe, expect, test } from 'vitest'
 import * as api from '../src/index.js'
 import { makeWorkspace } from './support/workspace.js'
@@ -47,5 +48,7 @@ describe('@capsule/providers-fs public surface', () => {
   test('the default hidden patterns cannot be changed at run time', () => {
     expect(Object.isFrozen(api.DEFAULT_HIDDEN_PATTERNS)).toBe(true)
     expect(api.DEFAULT_HIDDEN_PATTERNS).toContain('.*')
+    // The SDK's constant itself, which the shell provider masks too: the two cannot drift apart.
+    expect(api.DEFAULT_HIDDEN_PATTERNS).toBe(sdk.DEFAULT_HIDDEN_PATTERNS)
   })
 })

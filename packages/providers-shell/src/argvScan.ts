@@ -2,8 +2,13 @@
 export interface OptionSyntax {
   /** Short options that take a value, attached (`-e foo` / `-efoo`). List only ones the program really has. */
   shortWithValue?: string
-  /** Long options that take a required value, which may be the next argument (`--regexp foo`). */
+  /**
+   * Long options that take a required value, which may be the next argument (`--regexp foo`). An
+   * abbreviation of one (`--fil x`, getopt_long's unambiguous prefix) takes the next argument too.
+   */
   longWithValue?: readonly string[]
+  /** Long options without a value that are prefixes of some in `longWithValue` (`--files` of `--file`). */
+  longFlags?: readonly string[]
   /** Whether `--` ends the options (true for getopt programs; false for find's expression). */
   doubleDashEnds?: boolean
 }
@@ -12,6 +17,13 @@ export interface OptionSyntax {
 export interface ScannedOption {
   flag: string
   value?: string
+  /** For an abbreviated long option: the options of `longWithValue` it may stand for. */
+  candidates?: string[]
+}
+
+/** Whether `option` is `name` or, abbreviated, may stand for it. */
+export function optionIs(option: ScannedOption, names: readonly string[]): boolean {
+  return names.includes(option.flag) || (option.candidates ?? []).some((c) => names.includes(c))
 }
 
 /** Arguments split into options and operands. */
@@ -30,6 +42,12 @@ export function scanArgs(args: readonly string[], syntax: OptionSyntax = {}): Sc
   const operands: string[] = []
   const shortWithValue = syntax.shortWithValue ?? ''
   const longWithValue = syntax.longWithValue ?? []
+  const longFlags = syntax.longFlags ?? []
+  // getopt_long takes any unambiguous prefix; one that may stand for a value option is read as one.
+  const abbreviates = (flag: string) =>
+    longWithValue.includes(flag) || longFlags.includes(flag)
+      ? []
+      : longWithValue.filter((name) => name.startsWith(flag))
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!
     if (arg === '--' && syntax.doubleDashEnds !== false) {
@@ -38,13 +56,14 @@ export function scanArgs(args: readonly string[], syntax: OptionSyntax = {}): Sc
     }
     if (arg.startsWith('--') && arg.length > 2) {
       const eq = arg.indexOf('=')
-      if (eq !== -1) {
-        options.push({ flag: arg.slice(0, eq), value: arg.slice(eq + 1) })
-      } else if (longWithValue.includes(arg) && i + 1 < args.length) {
-        options.push({ flag: arg, value: args[++i]! })
-      } else {
-        options.push({ flag: arg })
-      }
+      const flag = eq === -1 ? arg : arg.slice(0, eq)
+      const candidates = abbreviates(flag)
+      const option: ScannedOption = { flag }
+      if (candidates.length > 0) option.candidates = candidates
+      if (eq !== -1) option.value = arg.slice(eq + 1)
+      else if ((longWithValue.includes(arg) || candidates.length > 0) && i + 1 < args.length)
+        option.value = args[++i]!
+      options.push(option)
       continue
     }
     if (arg.startsWith('-') && arg.length > 1) {

@@ -100,6 +100,8 @@ export interface BwrapPlan {
   cwd: string
   /** The resolved program; bound read-only when it lives outside the system directories. */
   program: string
+  /** Mount arguments applied over the roots (hidden paths masked, see hiddenPaths.ts). */
+  masks?: readonly string[]
 }
 
 /**
@@ -137,6 +139,7 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
   for (const root of [...plan.roots].sort((a, b) => a.path.length - b.path.length)) {
     args.push(root.write ? '--bind' : '--ro-bind', root.path, root.path)
   }
+  if (plan.masks !== undefined) args.push(...plan.masks)
   const covered =
     SYSTEM_DIRS.some((dir) => isInside(plan.program, dir)) ||
     plan.roots.some((r) => isInside(plan.program, r.path))

@@ -31,6 +31,12 @@ export const FORBIDDEN_ENV_NAMES: readonly string[] = [
   'XDG_CONFIG_HOME',
   'XDG_CONFIG_DIRS',
   'XDG_DATA_HOME',
+  // tar reads options from TAR_OPTIONS (--to-command=…), its remote shell from RSH, its archive from TAPE.
+  'TAR_OPTIONS',
+  'RSH',
+  'TAPE',
+  // Stops getopt at the first operand, so options the presets read as options become file operands.
+  'POSIXLY_CORRECT',
   'CAPSULE_SHELL_RUN',
 ]
 

@@ -49,10 +49,3 @@ function isLink(p: string): boolean {
     return false
   }
 }
-
-/** Whether `target` (relative to `cwd`) resolves inside one of `roots`. `-` (stdin) always passes. */
-export function isPathOperandInside(target: string, cwd: string, roots: readonly ResolvedRoot[]): boolean {
-  if (target === '-') return true
-  const real = realpathLenient(target, cwd)
-  return real !== undefined && rootOf(real, roots) !== undefined
-}

@@ -9,27 +9,18 @@ import {
   defineProvider,
   type ProviderDefinition,
 } from '@capsule/provider-sdk'
+import { buildSeccompFilter } from '@capsule/sandbox'
 import { z } from 'zod'
 import { checkFlags, scanArgs } from './argvScan.js'
-import { buildSeccompFilter } from '@capsule/sandbox'
 import { bwrapArgs, findBwrap, probeBwrap } from './bwrapSandbox.js'
 import { buildEnvironment, forbiddenEnvReason } from './envPolicy.js'
+import { findHiddenPaths, type HiddenMask, HiddenPathPolicy, hiddenMaskArgs } from './hiddenPaths.js'
 import { type ResolvedRoot, realpathLenient, rootOf } from './pathGuard.js'
-import {
-  gitConfigListArgs,
-  gitEnvironment,
-  gitOverridesFromConfigList,
-  hardenGitArgs,
-} from './presets/gitPreset.js'
+import { GIT_OWN_NAMES, prepareGitRun } from './presets/gitRun.js'
+import type { PresetContext } from './presets/presetContext.js'
 import { PRESET_CHECKS } from './presets/presetRules.js'
 import { type ResolvedCommand, resolveCommand } from './resolveCommand.js'
 import { newRunToken, type RunOutcome, runCommand } from './runCommand.js'
-import {
-  checkShellSandboxReach,
-  chooseShellSandboxUser,
-  representativeIdentity,
-  ShellSandboxRunner,
-} from './shellSandboxUser.js'
 import {
   configError,
   DEFAULT_SEARCH_PATH,
@@ -38,6 +29,12 @@ import {
   type ShellProviderOptions,
   shellProviderOptionsSchema,
 } from './shellProviderOptions.js'
+import {
+  checkShellSandboxReach,
+  chooseShellSandboxUser,
+  representativeIdentity,
+  ShellSandboxRunner,
+} from './shellSandboxUser.js'
 
 /** Which isolation a shell provider runs its commands in. */
 export type ShellSandbox = 'bwrap' | 'none'
@@ -95,6 +92,7 @@ export function shellProvider(options: ShellProviderOptions): ProviderDefinition
     roots,
     [...commands.values()].map((c) => c.program),
   )
+  const hidden = new HiddenPathPolicy(parsed.allowHidden)
   // Outside a sandbox HOME is a private empty directory per run, never a root Python can write
   // dotfiles into, and nothing one command leaves there is seen by the next; it is removed after the run.
   const allowedValues: Record<string, string> = {}
@@ -127,7 +125,8 @@ export function shellProvider(options: ShellProviderOptions): ProviderDefinition
         `stdin is ${stdin.length} bytes; the limit is ${parsed.maxStdinBytes}`,
       )
     }
-    const reason = checkArguments(command, argv.slice(1), cwd, roots)
+    if (hidden.hides(cwd, roots, 'dir')) throw denied(`cwd ${JSON.stringify(args.cwd)} is hidden`)
+    const reason = checkArguments(command, argv.slice(1), { cwd, roots, hidden, sandbox: sandbox.kind })
     if (reason !== undefined) throw denied(reason)
     if (ctx.signal.aborted) throw new CapabilityError('CANCELLED', 'the call was cancelled')
 
@@ -150,11 +149,19 @@ export function shellProvider(options: ShellProviderOptions): ProviderDefinition
       ),
     )
     try {
+      // Hidden paths (.env, .git, keys…) do not exist for the command: masked in the sandbox.
+      const scan = { maxEntries: parsed.maxHiddenScanEntries }
+      let masks: readonly HiddenMask[] | undefined
+      if (sandbox.kind === 'bwrap') {
+        const exemptNames = command.preset === 'git' ? GIT_OWN_NAMES : undefined
+        masks = await findHiddenPaths(roots, hidden, { ...scan, exemptNames })
+      }
       const exec = (
         programArgs: readonly string[],
         extraEnv: Record<string, string>,
         input?: Uint8Array,
         limitMs = timeoutMs,
+        runMasks = masks,
       ) => {
         const runToken = newRunToken()
         const env = buildEnvironment(
@@ -168,7 +175,13 @@ export function shellProvider(options: ShellProviderOptions): ProviderDefinition
             ? {
                 file: sandbox.bwrap,
                 args: [
-                  ...bwrapArgs({ roots, network: parsed.network, cwd, program: command.program }),
+                  ...bwrapArgs({
+                    roots,
+                    network: parsed.network,
+                    cwd,
+                    program: command.program,
+                    masks: hiddenMaskArgs(runMasks ?? []),
+                  }),
                   command.program,
                   ...programArgs,
                 ],
@@ -192,18 +205,28 @@ export function shellProvider(options: ShellProviderOptions): ProviderDefinition
       let programArgs = argv.slice(1)
       let extraEnv: Record<string, string> = {}
       if (command.preset === 'git') {
-        extraEnv = gitEnvironment(roots)
-        // Per-driver program keys (filters, textconv, remotes…) can only be neutralised by name.
-        const listing = await exec(gitConfigListArgs(), extraEnv, undefined, Math.min(timeoutMs, 10_000))
-        throwIfKilled(listing, timeoutMs)
-        if (listing.returncode !== 0 || listing.truncated) {
-          throw denied(
-            `could not read the repository configuration: ${listing.stderr.toString('utf8').trim().slice(0, 200)}`,
-          )
-        }
-        const keys = gitOverridesFromConfigList(listing.stdout.toString('utf8'))
-        if ('refuse' in keys) throw denied(keys.refuse)
-        programArgs = hardenGitArgs(programArgs, keys)
+        const plan = await prepareGitRun({
+          args: programArgs,
+          cwd,
+          roots,
+          masks,
+          hidden,
+          scan,
+          preflight: async (preflightArgs, env, preflightMasks) => {
+            const outcome = await exec(
+              preflightArgs,
+              env,
+              undefined,
+              Math.min(timeoutMs, 10_000),
+              preflightMasks,
+            )
+            throwIfKilled(outcome, timeoutMs)
+            return outcome
+          },
+        })
+        programArgs = plan.args
+        extraEnv = plan.env
+        masks = plan.masks
       }
       const outcome = await exec(
         programArgs,
@@ -337,12 +360,11 @@ function checkEnv(env: Record<string, string> | undefined, allow: readonly strin
 function checkArguments(
   command: ResolvedCommand,
   args: readonly string[],
-  cwd: string,
-  roots: readonly ResolvedRoot[],
+  ctx: Omit<PresetContext, 'subcommands'>,
 ): string | undefined {
   const { rule, preset } = command
   if (preset !== undefined) {
-    const reason = PRESET_CHECKS[preset](args, { cwd, roots, subcommands: rule.subcommands })
+    const reason = PRESET_CHECKS[preset](args, { ...ctx, subcommands: rule.subcommands })
     if (reason !== undefined) return reason
   } else if (
     rule.subcommands !== undefined &&

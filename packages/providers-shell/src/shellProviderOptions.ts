@@ -2,7 +2,7 @@ import { ProviderDefinitionError, parseProviderOptions } from '@capsule/provider
 import { z } from 'zod'
 
 /** The first-party argument rule sets; see the README for what each refuses. */
-export const SHELL_PRESETS = ['git', 'ls', 'cat', 'grep', 'rg', 'find', 'wc'] as const
+export const SHELL_PRESETS = ['git', 'ls', 'cat', 'grep', 'rg', 'find', 'wc', 'tar', 'sort'] as const
 
 /** One of {@link SHELL_PRESETS}. */
 export type ShellPreset = (typeof SHELL_PRESETS)[number]
@@ -19,6 +19,8 @@ export const DEFAULT_MAX_ARG_BYTES = 64 * 1024
 export const DEFAULT_MAX_STDIN_BYTES = 1024 * 1024
 /** Commands one session may run at once when `maxConcurrentPerSession` is not given. */
 export const DEFAULT_MAX_CONCURRENT_PER_SESSION = 4
+/** Directory entries one run may read to find hidden paths when `maxHiddenScanEntries` is not given. */
+export const DEFAULT_MAX_HIDDEN_SCAN_ENTRIES = 100_000
 
 /**
  * How one allowlisted command may be called. Every field is optional: `{}` allows the program found
@@ -87,6 +89,14 @@ export interface ShellProviderOptions {
   sandboxUser?: { uid: number; gid: number }
   /** Whether sandboxed commands share the host's network. Default false (no network namespace access). */
   network?: boolean
+  /**
+   * Globs (minimatch, root-relative, every root) that opt hidden paths back in, as the files provider's
+   * option of the same name: dot files and directories and key files (the SDK's DEFAULT_HIDDEN_PATTERNS)
+   * are masked in the sandbox and refused as path operands unless one of these matches.
+   */
+  allowHidden?: readonly string[]
+  /** Cap on directory entries read per run to find hidden paths; past it the run is LIMIT_EXCEEDED. Default 100 000. */
+  maxHiddenScanEntries?: number
 }
 
 const count = (min: number) =>
@@ -166,6 +176,18 @@ export const shellProviderOptionsSchema = z
       )
       .optional(),
     network: z.boolean({ error: 'must be a boolean' }).default(false),
+    allowHidden: z
+      .array(
+        z
+          .string()
+          .min(1, { error: 'must be non-empty root-relative globs' })
+          .refine((glob) => !glob.startsWith('/') && !glob.includes('\0'), {
+            error: 'must be root-relative globs (no leading "/", no NUL)',
+          }),
+        { error: 'must be an array of globs' },
+      )
+      .default([]),
+    maxHiddenScanEntries: count(1).default(DEFAULT_MAX_HIDDEN_SCAN_ENTRIES),
   })
   .strict()
 

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { ProviderDefinition } from '@capsule/provider-sdk'
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { type ShellProviderOptions, shellProvider } from '../src/index.js'
 import { sandboxOwned, tempDir } from './tempDir.js'
 import { bwrapAvailable, callRun, livePidsWith, NO_BWRAP, testContext, uniqueSleep } from './testContext.js'
@@ -213,7 +213,8 @@ describe.each(['none', 'bwrap'] as const)('shell.run with sandbox %s', (sandbox)
     const tag = uniqueSleep()
     const ctx = testContext()
     const running = callRun(make(), { argv: ['sleep', tag] }, ctx)
-    expect(livePidsWith(tag).length).toBeGreaterThan(0)
+    // The command starts after the scan for hidden paths, a few event-loop turns later.
+    await vi.waitFor(() => expect(livePidsWith(tag).length).toBeGreaterThan(0))
     const started = Date.now()
     ctx.controller.abort()
     await expect(running).rejects.toMatchObject({ code: 'CANCELLED' })

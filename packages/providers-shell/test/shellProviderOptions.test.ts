@@ -43,7 +43,9 @@ describe('shellProvider options', () => {
   })
 
   test('refuses loader, git and interpreter variables in envAllow', () => {
-    for (const name of ['LD_PRELOAD', 'GIT_DIR', 'PYTHONPATH', 'NODE_OPTIONS', 'BASH_ENV', 'IFS', 'PATH']) {
+    const names = ['LD_PRELOAD', 'GIT_DIR', 'PYTHONPATH', 'NODE_OPTIONS', 'BASH_ENV', 'IFS', 'PATH']
+    // tar and getopt read these: --to-command from TAR_OPTIONS, a remote shell from RSH, operands for options.
+    for (const name of [...names, 'TAR_OPTIONS', 'RSH', 'TAPE', 'POSIXLY_CORRECT']) {
       expect(configure({ envAllow: [name] }), name).toThrow(new RegExp(`envAllow must not list ${name}`))
     }
   })
@@ -62,7 +64,7 @@ describe('shellProvider options', () => {
     expect(configure({ roots: [{ path: '/' }] })).toThrow(/must not be \//)
     expect(configure({ roots: [{ path: path.join(root, 'missing') }] })).toThrow(/does not exist/)
     expect(configure({ bogus: 1 })).toThrow(/unknown option\(s\): bogus/)
-    expect(configure({ commands: { ls: { preset: 'tar' } } })).toThrow(/preset must be one of/)
+    expect(configure({ commands: { ls: { preset: 'make' } } })).toThrow(/preset must be one of/)
     expect(configure({ commands: { 'a/b': {} } })).toThrow(ProviderDefinitionError)
   })
 

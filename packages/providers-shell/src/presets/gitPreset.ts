@@ -1,6 +1,8 @@
+import { lstatSync } from 'node:fs'
 import path from 'node:path'
-import { checkFlags, type OptionSyntax, scanArgs } from '../argvScan.js'
+import { checkFlags, type OptionSyntax, optionIs, scanArgs } from '../argvScan.js'
 import type { ResolvedRoot } from '../pathGuard.js'
+import { checkPathOperands, pathOperandRefusal } from './pathOperands.js'
 import type { PresetCheck } from './presetContext.js'
 
 /** Subcommands allowed when a git rule lists no `subcommands`: they only read the repository. */
@@ -67,9 +69,11 @@ export const GIT_GLOBAL_OPTIONS: readonly string[] = [
 
 /**
  * Options refused after any subcommand: they run programs (`--upload-pack`, `--receive-pack`, `--exec`,
- * `--ext-diff`, `--textconv`, `--filters`, `-O`/`--open-files-in-pager`, `--show-signature`), write
- * or read files outside the repository (`--output`, `--no-index`, `--contents`, `--template`, `--file`,
- * `--unsafe-paths`, `--ignore-revs-file`, orderfiles) or move the repository (`--git-dir`, `--work-tree`).
+ * `--ext-diff`, `--textconv`, `--filters`, `-O`/`--open-files-in-pager`, `--show-signature`, `--help`,
+ * which starts a man viewer or browser), run git in submodules whose configuration is not checked
+ * (`--recurse-submodules`, `--ignore-submodules`, `--submodule`), write or read files outside the
+ * repository (`--output`, `--no-index`, `--contents`, `--template`, `--file`, `--unsafe-paths`,
+ * `--ignore-revs-file`, orderfiles) or move the repository (`--git-dir`, `--work-tree`).
  */
 export const GIT_DENIED_FLAGS: readonly string[] = [
   '--upload-pack',
@@ -98,6 +102,10 @@ export const GIT_DENIED_FLAGS: readonly string[] = [
   '--namespace',
   '--super-prefix',
   '--remote',
+  '--help',
+  '--recurse-submodules',
+  '--ignore-submodules',
+  '--submodule',
 ]
 
 /** Extra refusals per subcommand (short letters that mean different things elsewhere). */
@@ -107,10 +115,14 @@ const SUBCOMMAND_DENIED_FLAGS: Readonly<Record<string, readonly string[]>> = {
   commit: ['-F', '-t'],
   tag: ['-F'],
   merge: ['-F'],
+  notes: ['-F'],
 }
 
 /** Real git options that are prefixes of denied ones, so they are not taken for abbreviations. */
 const GIT_EXACT_OPTIONS: readonly string[] = ['--text', '--filter', '--no-textconv', '--no-ext-diff']
+
+/** Options of any subcommand whose value is a file git reads (`-` is stdin). */
+const GIT_PATH_OPTIONS: readonly string[] = ['--pathspec-from-file']
 
 const SUBCOMMAND_SYNTAX: Readonly<Record<string, OptionSyntax>> = {
   grep: { shortWithValue: 'efABCm' },
@@ -118,7 +130,19 @@ const SUBCOMMAND_SYNTAX: Readonly<Record<string, OptionSyntax>> = {
   show: { shortWithValue: 'SGnL' },
   diff: { shortWithValue: 'SG' },
   blame: { shortWithValue: 'L' },
+  'ls-files': {
+    shortWithValue: 'Xx',
+    longWithValue: ['--exclude-from', '--exclude', '--exclude-per-directory'],
+  },
 }
+
+/** Per-subcommand options whose value is a file git reads. */
+const SUBCOMMAND_PATH_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  'ls-files': ['-X', '--exclude-from'],
+}
+
+/** Subcommands whose operands are files git reads (patches), not pathspecs inside the repository. */
+const FILE_OPERAND_SUBCOMMANDS: readonly string[] = ['apply']
 
 /** `git branch` options that only list. */
 const BRANCH_LIST_OPTIONS: readonly string[] = [
@@ -163,7 +187,10 @@ export function splitGitArgs(args: readonly string[]): {
 
 /**
  * `git`: only listed global options, a subcommand from the allowlist (default
- * {@link GIT_READ_ONLY_SUBCOMMANDS}), no {@link GIT_DENIED_FLAGS}, and `branch` only lists.
+ * {@link GIT_READ_ONLY_SUBCOMMANDS}), no {@link GIT_DENIED_FLAGS}, and `branch` only lists. Files git
+ * is told to read (`--pathspec-from-file`, `ls-files -X`, `apply` patches) must be inside a root and not
+ * hidden. Without bubblewrap nothing masks hidden files, so operands naming an existing hidden path
+ * (`git add -f .env`) and `grep --untracked` are refused as well.
  */
 export const checkGitArgs: PresetCheck = (args, ctx) => {
   const { globals, subcommand, rest } = splitGitArgs(args)
@@ -174,10 +201,27 @@ export const checkGitArgs: PresetCheck = (args, ctx) => {
   if (badGlobal !== undefined) return `git option ${badGlobal} is not allowed before the subcommand`
   const allowed = ctx.subcommands ?? GIT_READ_ONLY_SUBCOMMANDS
   if (!allowed.includes(subcommand)) return `git ${subcommand} is not an allowed subcommand`
-  const { options, operands } = scanArgs(rest, SUBCOMMAND_SYNTAX[subcommand] ?? {})
+  const syntax = SUBCOMMAND_SYNTAX[subcommand] ?? {}
+  const { options, operands } = scanArgs(rest, {
+    ...syntax,
+    longWithValue: [...GIT_PATH_OPTIONS, ...(syntax.longWithValue ?? [])],
+  })
   const denyFlags = [...GIT_DENIED_FLAGS, ...(SUBCOMMAND_DENIED_FLAGS[subcommand] ?? [])]
   const reason = checkFlags(options, { denyFlags, exactOptions: GIT_EXACT_OPTIONS })
   if (reason !== undefined) return `git ${subcommand}: ${reason}`
+  const pathOptions = [...GIT_PATH_OPTIONS, ...(SUBCOMMAND_PATH_OPTIONS[subcommand] ?? [])]
+  const files = options.filter((o) => o.value !== undefined && optionIs(o, pathOptions)).map((o) => o.value!)
+  if (FILE_OPERAND_SUBCOMMANDS.includes(subcommand)) files.push(...operands)
+  const fileReason = checkPathOperands(files, ctx)
+  if (fileReason !== undefined) return `git ${subcommand}: ${fileReason}`
+  if (ctx.sandbox === 'none') {
+    if (subcommand === 'grep' && options.some((o) => optionIs(o, ['--untracked', '--no-exclude-standard'])))
+      return 'git grep: --untracked is not allowed without the sandbox (it would read hidden files)'
+    const hidden = operands.find(
+      (operand) => exists(path.resolve(ctx.cwd, operand)) && pathOperandRefusal(operand, ctx) !== undefined,
+    )
+    if (hidden !== undefined) return `git ${subcommand}: ${pathOperandRefusal(hidden, ctx)}`
+  }
   if (subcommand === 'branch') {
     const notListing = options.find((o) => !BRANCH_LIST_OPTIONS.includes(o.flag))
     if (notListing !== undefined) return `git branch ${notListing.flag} is not allowed (branch may only list)`
@@ -186,41 +230,6 @@ export const checkGitArgs: PresetCheck = (args, ctx) => {
   }
   return undefined
 }
-
-/**
- * Configuration passed with `-c` on every git call. Command-line configuration beats the repository's
- * `.git/config`, so programs named there (fsmonitor, hooks, pager, editors, ssh, credential helpers,
- * gpg, external diff) are never started.
- */
-export const GIT_HARDENING_CONFIG: readonly string[] = [
-  'core.fsmonitor=false',
-  'core.hooksPath=/dev/null',
-  'core.pager=cat',
-  'core.editor=false',
-  'sequence.editor=false',
-  'core.sshCommand=false',
-  'core.askPass=',
-  'core.gitProxy=',
-  'core.attributesFile=/dev/null',
-  'credential.helper=',
-  'diff.external=',
-  'diff.ignoreSubmodules=all',
-  'submodule.recurse=false',
-  'status.submoduleSummary=false',
-  'gpg.program=false',
-  'gpg.openpgp.program=false',
-  'gpg.ssh.program=false',
-  'gpg.x509.program=false',
-  'log.showSignature=false',
-  'protocol.ext.allow=never',
-]
-
-/**
- * Repository configuration keys that name programs per driver or per remote; they cannot be overridden
- * by a fixed list, so each one found in the repository's configuration is overridden by name.
- */
-export const GIT_PROGRAM_KEY_PATTERN =
-  /^(filter\..+\.(clean|smudge|process)|diff\..+\.(textconv|command)|merge\..+\.driver|pager\..+|remote\..+\.(uploadpack|receivepack|vcs)|credential\..+\.helper|interactive\.difffilter|core\.alternaterefscommand|difftool\..+\.cmd|mergetool\..+\.cmd|man\..+\.(cmd|path)|browser\..+\.(cmd|path)|sendemail\..+|uploadpack\.packobjectshook)$/i
 
 /** Subcommands that accept `--no-textconv --no-ext-diff`, given first so diff drivers never run. */
 const NO_DRIVER_SUBCOMMANDS: readonly string[] = ['diff', 'log', 'show', 'blame']
@@ -239,36 +248,24 @@ export function gitEnvironment(roots: readonly ResolvedRoot[]): Record<string, s
   }
 }
 
-/** The final git arguments: hardening `-c`s (fixed, then per-key `overrides`), the user's, driver switches. */
-export function hardenGitArgs(args: readonly string[], overrides: readonly string[]): string[] {
+/**
+ * The final git arguments: the user's, with `--no-textconv --no-ext-diff` (blame: `--no-textconv`)
+ * right after subcommands that would otherwise run diff drivers. The configuration that neutralises
+ * programs travels in the environment (see gitConfigPolicy.ts).
+ */
+export function hardenGitArgs(args: readonly string[]): string[] {
   const { globals, subcommand, rest } = splitGitArgs(args)
-  const config = [...GIT_HARDENING_CONFIG, ...overrides.map((key) => `${key}=`)].flatMap((c) => ['-c', c])
-  if (subcommand === undefined) return [...config, ...globals]
+  if (subcommand === undefined) return [...globals]
   const drivers = NO_DRIVER_SUBCOMMANDS.includes(subcommand) ? ['--no-textconv', '--no-ext-diff'] : []
   if (subcommand === 'blame') drivers.pop()
-  return [...config, ...globals, subcommand, ...drivers, ...rest]
+  return [...globals, subcommand, ...drivers, ...rest]
 }
 
-/** Arguments of the preflight that lists the effective configuration (it runs no program). */
-export function gitConfigListArgs(): string[] {
-  return [...GIT_HARDENING_CONFIG.flatMap((c) => ['-c', c]), 'config', '--list', '-z']
-}
-
-/**
- * Reads `git config --list -z` output: the keys to override, or a reason to refuse (a key git's `-c`
- * cannot name, or `core.worktree`, which would move the work tree outside the roots).
- */
-export function gitOverridesFromConfigList(listing: string): string[] | { refuse: string } {
-  const keys = new Set<string>()
-  for (const entry of listing.split('\0')) {
-    if (entry === '') continue
-    const newline = entry.indexOf('\n')
-    const key = newline === -1 ? entry : entry.slice(0, newline)
-    if (key.toLowerCase() === 'core.worktree') return { refuse: 'repository config sets core.worktree' }
-    if (!GIT_PROGRAM_KEY_PATTERN.test(key)) continue
-    if (key.includes('='))
-      return { refuse: `repository config key ${JSON.stringify(key)} cannot be neutralised` }
-    keys.add(key)
+function exists(target: string): boolean {
+  try {
+    lstatSync(target)
+    return true
+  } catch {
+    return false
   }
-  return [...keys]
 }

@@ -1,3 +1,4 @@
+import type { HiddenPathPolicy } from '../hiddenPaths.js'
 import type { ResolvedRoot } from '../pathGuard.js'
 
 /** What a preset's argument check knows about the call. */
@@ -7,6 +8,10 @@ export interface PresetContext {
   roots: readonly ResolvedRoot[]
   /** The rule's `subcommands`, when given. */
   subcommands?: readonly string[] | undefined
+  /** Which paths are hidden: path operands naming one are refused (the sandbox also masks them). */
+  hidden: HiddenPathPolicy
+  /** Where the command runs: without bubblewrap the argument checks are the only layer. */
+  sandbox: 'bwrap' | 'none'
 }
 
 /** A preset's argument check: returns a reason to refuse (shown to Python) or undefined. */

@@ -1,9 +1,10 @@
-import { checkFlags, type OptionSyntax, type ScannedArgs, scanArgs } from '../argvScan.js'
-import { checkPathOperands } from './fileToolPresets.js'
+import { checkFlags, type OptionSyntax, optionIs, type ScannedArgs, scanArgs } from '../argvScan.js'
+import { checkPathOperands } from './pathOperands.js'
 import type { PresetCheck, PresetContext } from './presetContext.js'
 
 const GREP_SYNTAX: OptionSyntax = {
   shortWithValue: 'efmABCdDX',
+  longFlags: ['--binary'],
   longWithValue: [
     '--regexp',
     '--file',
@@ -81,7 +82,10 @@ export const RG_DENIED_FLAGS: readonly string[] = [
   '--follow',
 ]
 
-/** Checks the operands of a grep-like program: the pattern (first operand unless given by option) is not a path. */
+/**
+ * Checks the paths of a grep-like program: operands (the first is the pattern unless an option gives
+ * one) and the values of options that name files, abbreviated or not (`--fil=/etc/x` is `--file`).
+ */
 function checkSearch(
   scanned: ScannedArgs,
   ctx: PresetContext,
@@ -91,17 +95,15 @@ function checkSearch(
 ): string | undefined {
   const { options, operands } = scanned
   const fileValues = options
-    .filter((o) => pathOptions.includes(o.flag) && o.value !== undefined)
+    .filter((o) => optionIs(o, pathOptions) && o.value !== undefined)
     .map((o) => o.value!)
-  const patternGiven = options.some(
-    (o) => patternOptions.includes(o.flag) || noPatternOptions.includes(o.flag),
-  )
+  const patternGiven = options.some((o) => optionIs(o, patternOptions) || optionIs(o, noPatternOptions))
   const paths = patternGiven ? operands : operands.slice(1)
   return checkPathOperands([...fileValues, ...paths], ctx)
 }
 
 /**
- * GNU `grep`: operands and pattern files must be inside a root; `-R` is refused (it follows symlinks
+ * GNU `grep`: operands, pattern files and exclude files must be inside a root and not hidden; `-R` is refused (it follows symlinks
  * out of the roots; `-r` is fine). GNU grep has no option that runs a program.
  */
 export const checkGrepArgs: PresetCheck = (args, ctx) => {
@@ -112,7 +114,7 @@ export const checkGrepArgs: PresetCheck = (args, ctx) => {
   )
 }
 
-/** ripgrep: see {@link RG_DENIED_FLAGS}; operands, pattern files and ignore files must be inside a root. */
+/** ripgrep: see {@link RG_DENIED_FLAGS}; operands, pattern files and ignore files must be inside a root and not hidden. */
 export const checkRgArgs: PresetCheck = (args, ctx) => {
   const scanned = scanArgs(args, RG_SYNTAX)
   return (
@@ -147,7 +149,15 @@ export const FIND_DENIED_WORDS: readonly string[] = [
   '-files0-from',
 ]
 
-/** GNU `find`: refuses {@link FIND_DENIED_WORDS} anywhere (find has no `--` end of expression) and start points outside the roots. */
+/** Tests of GNU find whose argument is a reference file (`-newerXY` too, unless Y is `t`: a date). */
+const FIND_FILE_TESTS: readonly string[] = ['-newer', '-anewer', '-cnewer', '-samefile']
+
+/**
+ * GNU `find`: refuses {@link FIND_DENIED_WORDS} anywhere (find has no `--` end of expression); start
+ * points and the reference files of `-newer`, `-anewer`, `-cnewer`, `-newerXY` and `-samefile` must be
+ * inside a root and not hidden. Every occurrence of such a word is taken to have a file after it, even
+ * where find would read it as another test's value: that can only refuse more.
+ */
 export const checkFindArgs: PresetCheck = (args, ctx) => {
   const denied = args.find((arg) => FIND_DENIED_WORDS.includes(arg))
   if (denied !== undefined) return `find ${denied} is not allowed`
@@ -158,5 +168,13 @@ export const checkFindArgs: PresetCheck = (args, ctx) => {
   while (i < args.length && !/^[-(!,]/.test(args[i]!)) starts.push(args[i++]!)
   if (i < args.length && args[i] === '--')
     return 'find -- is not supported; put start points before the expression'
-  return checkPathOperands(starts, ctx)
+  const references: string[] = []
+  for (let j = i; j < args.length; j++) {
+    const word = args[j]!
+    if (!FIND_FILE_TESTS.includes(word) && !/^-newer[aBcm][aBcm]$/.test(word)) continue
+    const reference = args[j + 1]
+    if (reference === undefined) return `find ${word} needs a file`
+    references.push(reference)
+  }
+  return checkPathOperands([...starts, ...references], ctx)
 }
