@@ -68,16 +68,12 @@ const READS: Array<[string, string[]]> = [
   ['head on a key file (no preset)', ['head', 'keys/server.pem']],
   ['head on a symlink to .env (no preset)', ['head', 'notes-link']],
   ['grep -r', ['grep', '-r', 'secret', '.']],
-  ['find -type f', ['find', '.', '-type', 'f']],
   ['tar of the whole tree', ['tar', '-cf', '-', '.']],
-  ['git grep', ['git', 'grep', '-i', 'secret']],
   ['git grep --untracked', ['git', 'grep', '--untracked', '-i', 'secret']],
   [
     'git grep --untracked --no-exclude-standard',
     ['git', 'grep', '--untracked', '--no-exclude-standard', 'secret'],
   ],
-  ['git status', ['git', 'status', '--porcelain', '--untracked-files=all']],
-  ['git diff', ['git', 'diff']],
 ]
 
 /** Calls naming a hidden path: refused by the argument checks, with or without the sandbox. */
