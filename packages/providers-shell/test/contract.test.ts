@@ -16,10 +16,11 @@ import { sandboxOwned } from './tempDir.js'
 // `maxConcurrentPerSession` is raised because the contract's fifty concurrent calls share one session id
 // (the default, 4, refuses the fifth), and `timeoutMs` is small because shell.run declares its own call
 // timeout (timeoutMs + 5 s), which replaces the contract's small callTimeoutMs: the timed-out call of
-// e2e.error-exceptions is therefore the provider's own TIMEOUT. The slow call (`sleep 5`) still runs
-// ≥ 2 s unless aborted.
+// e2e.error-exceptions is therefore the provider's own TIMEOUT. It is not tighter than 8 s because fifty
+// concurrent bwrap spawns each hold the event loop for tens of milliseconds on a loaded 2-core machine.
+// The slow call (`sleep 30`) outlasts it unless aborted.
 
-const TIMEOUT_MS = 2_000
+const TIMEOUT_MS = 8_000
 const MAX_ARG_BYTES = 4_096
 
 function contractFor(sandbox: ShellSandbox): void {
@@ -80,7 +81,7 @@ function contractFor(sandbox: ShellSandbox): void {
           invalid: { argv: 'ls hello.txt' },
           // `sh` is not allowlisted; were it run, it would write next to the secret.
           denied: () => ({ argv: ['sh', '-c', `echo pwned > ${outside}/pwned.txt`] }),
-          slow: { argv: ['sleep', '5'] },
+          slow: { argv: ['sleep', '30'] },
           // A credential in the command's environment: the audit redacts it, and no failure may quote it.
           secret: (token) => ({ argv: ['printf', 'x'], env: { TOKEN: token } }),
           errors: [
