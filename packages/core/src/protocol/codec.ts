@@ -47,7 +47,7 @@ export function createJsonCodec(shape?: FrameShapeLimits): Codec {
     encode: (message) => Buffer.from(JSON.stringify(tagForJson(message)), 'utf8'),
     decode: (body) => {
       if (shape) checkFrameShape(body, 'json', shape)
-      return untagFromJson(JSON.parse(textDecoder.decode(body)))
+      return untagParsedJson(JSON.parse(textDecoder.decode(body)))
     },
   }
 }
@@ -124,10 +124,47 @@ export function untagFromJson(value: unknown): unknown {
 function untagValues(map: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [key, item] of Object.entries(map)) {
-    // JSON.parse keeps `__proto__` as a plain key; assigning it would swap the copy's prototype. The
-    // msgpack decoder refuses the key too, so both codecs agree.
-    if (key === '__proto__') throw new CapsuleError('PROTOCOL_ERROR', 'the key __proto__ is not allowed')
+    refuseProtoKey(key)
     out[key] = untagFromJson(item)
   }
   return out
+}
+
+// JSON.parse keeps `__proto__` as a plain key; assigning it anywhere later (a copy, a schema's output)
+// would swap that map's prototype. The msgpack decoder refuses the key too, so both codecs agree.
+function refuseProtoKey(key: string): void {
+  if (key === '__proto__') throw new CapsuleError('PROTOCOL_ERROR', 'the key __proto__ is not allowed')
+}
+
+// {@link untagFromJson} for what JSON.parse just built: tags are replaced where they stand instead of
+// copying every map, so a frame of many keys is walked once, each map's keys listed once.
+function untagParsedJson(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index += 1) value[index] = untagParsedJson(value[index])
+    return value
+  }
+  if (typeof value !== 'object' || value === null) return value
+  const map = value as Record<string, unknown>
+  const keys = Object.keys(map)
+  if (keys.length === 1 && keys[0] === BYTES_TAG) {
+    const inner = map[BYTES_TAG]
+    if (typeof inner !== 'string') throw new CapsuleError('PROTOCOL_ERROR', 'a $b tag must hold base64 text')
+    return new Uint8Array(Buffer.from(inner, 'base64'))
+  }
+  if (keys.length === 1 && keys[0] === ESCAPE_TAG) {
+    const inner = map[ESCAPE_TAG]
+    if (typeof inner !== 'object' || inner === null || Array.isArray(inner))
+      throw new CapsuleError('PROTOCOL_ERROR', 'a $esc tag must hold a map')
+    const escaped = inner as Record<string, unknown>
+    return untagParsedMap(escaped, Object.keys(escaped))
+  }
+  return untagParsedMap(map, keys)
+}
+
+function untagParsedMap(map: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  for (const key of keys) {
+    refuseProtoKey(key)
+    map[key] = untagParsedJson(map[key])
+  }
+  return map
 }

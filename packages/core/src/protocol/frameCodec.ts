@@ -62,7 +62,7 @@ export class FrameDecoder {
           throw new CapsuleError(
             'PROTOCOL_ERROR',
             `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes} bytes`,
-            { details: { frameBytes: length, maxFrameBytes: this.maxFrameBytes } },
+            { details: { limit: 'maxFrameBytes', frameBytes: length, maxFrameBytes: this.maxFrameBytes } },
           )
         }
         this.#consume(FRAME_HEADER_BYTES)
