@@ -21,7 +21,8 @@ import {
 import { prepareSandbox, type SandboxPlan } from './sandbox/prepareSandbox.js'
 import { sandboxUserSchema } from './sandbox/sandboxUserSchema.js'
 import type { SecurityPolicy } from './security/securityPolicy.js'
-import { DEFAULT_LIMITS, type Limits, limitsSchema } from './session/limits.js'
+import { DEFAULT_LIMITS, type Limits, limitsSchema, sessionLimitsSchema } from './session/limits.js'
+import { PendingCallBudget } from './session/pendingCallBudget.js'
 import { announceInput, type InputHandler, Session } from './session/session.js'
 import {
   DEFAULT_POOL_OPTIONS,
@@ -171,7 +172,7 @@ const sessionOptionsSchema = z
     level: z.enum(SECURITY_LEVELS).optional(),
     allow: z.array(z.string()).optional(),
     deny: z.array(z.string()).optional(),
-    limits: limitsSchema.optional(),
+    limits: sessionLimitsSchema.optional(),
     onInput: z.function().optional(),
   })
   .strict()
@@ -198,6 +199,8 @@ export class Capsule {
   readonly promises: PromiseControl
   readonly #options: CapsuleOptions
   readonly #limits: Limits
+  /** Bytes held by pending calls across all sessions (`maxCapsulePendingCallBytes`). */
+  readonly #callBudget: PendingCallBudget
   readonly #registry: CapabilityRegistry
   readonly #policy: SecurityPolicy
   /** What a session without options gets; shared, so its decisions are remembered across sessions. */
@@ -226,6 +229,7 @@ export class Capsule {
     const sandboxUsers = new SandboxUidPool(options.sandboxUser)
     this.#sandboxUsers = hostRunsAsRoot() ? sandboxUsers : null
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits }
+    this.#callBudget = new PendingCallBudget(this.#limits.maxCapsulePendingCallBytes)
     const sinks: AuditSink[] = [...(options.auditSinks ?? [])]
     if (options.onAudit) {
       const onAudit = options.onAudit
@@ -304,6 +308,7 @@ export class Capsule {
       sandbox,
       onInput: options.onInput ?? this.#options.onInput,
       maxExecutionsPerWorker: this.#poolOptions.maxExecutionsPerWorker,
+      callBudget: this.#callBudget,
       onClose: (closed) => {
         this.#sessions.delete(closed.id)
         this.#pool.release(closed)
@@ -321,6 +326,11 @@ export class Capsule {
               cwd: this.#options.cwd,
             }),
             maxFrameBytes: limits.maxFrameBytes,
+            frameShape: {
+              maxFrameKeys: limits.maxFrameKeys,
+              maxFrameItems: limits.maxFrameItems,
+              maxFrameDepth: limits.maxFrameDepth,
+            },
             startTimeoutMs: limits.startTimeoutMs,
             heartbeatIntervalMs: limits.heartbeatIntervalMs,
             heartbeatTimeoutMs: limits.heartbeatTimeoutMs,

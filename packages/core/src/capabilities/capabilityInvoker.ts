@@ -19,6 +19,10 @@ export interface CallRequest {
   callId: string
   capability: string
   args: Record<string, unknown>
+  /** Size of the call's frame: what the audit reports as `bytesIn` (measured, never walked). */
+  argBytes?: number
+  /** The arguments already redacted by the caller, so they are redacted once per call. */
+  redactedArgs?: unknown
   sessionId: string
   executionId: string | null
   level: SecurityLevel
@@ -70,7 +74,8 @@ export class CapabilityInvoker {
     }
     const auditing = audit.enabled
     const auditArgs = auditing
-      ? redactForAudit(request.args, new Set(capability?.definition.secretArgs ?? []))
+      ? (request.redactedArgs ??
+        redactForAudit(request.args, new Set(capability?.definition.secretArgs ?? [])))
       : undefined
     const decision = request.policy.decide(request.capability)
     if (!decision.allowed || !capability) {
@@ -120,7 +125,7 @@ export class CapabilityInvoker {
         type: 'outcome',
         state,
         durationMs: clock.now() - started,
-        bytesIn: approximateSize(request.args),
+        bytesIn: request.argBytes ?? approximateSize(request.args),
         bytesOut: outcome.ok ? approximateSize(outcome.value) : 0,
         errorCode: outcome.ok ? undefined : outcome.code,
         errorDetail: detail,

@@ -2,6 +2,7 @@
 import type { CapabilityProgress } from '@capsule/provider-sdk'
 import type { CapsuleError } from '../errors.js'
 import type { MimeBundle } from '../protocol/messages.js'
+import type { OutputCap } from './outputCap.js'
 
 /** A Python exception that ended a cell, as Jupyter shapes it. */
 export interface PythonError {
@@ -33,8 +34,10 @@ export interface ExecutionResult {
   displays: DisplayOutput[]
   error: PythonError | null
   durationMs: number
-  /** Output bytes the worker dropped past `maxOutputBytes`. */
+  /** Output bytes dropped past `maxOutputBytes` (by the worker, or by the host when the worker did not). */
   outputTruncatedBytes: number
+  /** Display bytes the host dropped past `maxDisplayOutputBytes`. */
+  displayTruncatedBytes: number
   /** True when the worker had to be killed and restarted: the namespace is gone. */
   stateLost: boolean
 }
@@ -67,9 +70,17 @@ export type ExecutionEvent =
   | { type: 'result'; result: ExecutionResult }
   | { type: 'error'; result: ExecutionResult }
 
+/** Call and progress events a slow consumer may fall behind by; later ones are dropped (the audit has them). */
+export const MAX_UNDELIVERED_CALL_EVENTS = 1000
+
+type StreamEvent = { type: 'stdout' | 'stderr'; text: string }
+
 /**
  * One execution's event stream and its accumulated result. Events are buffered until read, so a
- * caller may start iterating late without losing any. The worker caps output, which bounds the buffer.
+ * caller may start iterating late without losing any. Output and displays from the worker pass the
+ * host's {@link OutputCap}, which bounds the buffer whatever the worker sends. A consumer that reads slower than
+ * output arrives gets it in fewer, longer events (text of one stream joins its last undelivered event), and
+ * at most {@link MAX_UNDELIVERED_CALL_EVENTS} call and progress events wait for it.
  */
 export class Execution implements AsyncIterable<ExecutionEvent> {
   readonly id: string
@@ -80,11 +91,15 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
   interrupted = false
   timedOut = false
   readonly #events: ExecutionEvent[] = []
+  // The last stdout/stderr event, while it waits to be delivered: more text of that stream joins it.
+  #tail: { event: StreamEvent; text: TextAccumulator } | undefined
+  #undeliveredCallEvents = 0
   #waiter: (() => void) | undefined
   #failure: CapsuleError | undefined
   #done = false
-  #stdout: string[] = []
-  #stderr: string[] = []
+  readonly #stdout = new TextAccumulator()
+  readonly #stderr = new TextAccumulator()
+  readonly #cap: OutputCap | undefined
   #displays: DisplayOutput[] = []
   readonly #result: Promise<ExecutionResult>
   #resolveResult!: (result: ExecutionResult) => void
@@ -93,11 +108,15 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
 
   readonly #streaming: boolean
 
-  /** `streaming: false` (for `run()`) keeps only the result, not every event for an iterator. */
-  constructor(id: string, code: string, streaming = true) {
+  /**
+   * `streaming: false` (for `run()`) keeps only the result, not every event for an iterator. `cap` bounds
+   * what {@link pushStream} and {@link pushDisplay} keep.
+   */
+  constructor(id: string, code: string, streaming = true, cap?: OutputCap) {
     this.id = id
     this.code = code
     this.#streaming = streaming
+    this.#cap = cap
     this.#result = new Promise((resolve, reject) => {
       this.#resolveResult = resolve
       this.#rejectResult = reject
@@ -121,25 +140,79 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
     return this.#result
   }
 
+  /** Output from the worker, as far as the cap keeps it (with the truncation marker where it cuts). */
+  pushStream(name: 'stdout' | 'stderr', text: string): void {
+    if (!this.#cap) {
+      this.push({ type: name, text })
+      return
+    }
+    const { keep, marker } = this.#cap.stream(text)
+    if (keep !== undefined) this.push({ type: name, text: keep })
+    if (marker) this.push({ type: 'stderr', text: marker })
+  }
+
+  /** A display from the worker, as far as the cap keeps it; `frameBytes` is the size of its frame. */
+  pushDisplay(data: MimeBundle, metadata: Record<string, unknown>, frameBytes: number): void {
+    if (!this.#cap) {
+      this.push({ type: 'display', data, metadata })
+      return
+    }
+    const { keep, marker } = this.#cap.display(data, frameBytes)
+    if (keep !== undefined)
+      this.push({ type: 'display', data: keep, metadata: keep === data ? metadata : {} })
+    if (marker) this.push({ type: 'stderr', text: marker })
+  }
+
   push(event: ExecutionEvent): void {
     if (this.#done) return
     if (event.type === 'stdout') this.#stdout.push(event.text)
     else if (event.type === 'stderr') this.#stderr.push(event.text)
     else if (event.type === 'display') this.#displays.push({ data: event.data, metadata: event.metadata })
     if (!this.#streaming) return
-    this.#events.push(event)
+    if (event.type === 'stdout' || event.type === 'stderr') {
+      if (this.#tail?.event.type === event.type) {
+        this.#tail.text.push(event.text)
+        this.#wake()
+        return
+      }
+      this.#sealTail()
+      const own: StreamEvent = { type: event.type, text: event.text }
+      const text = new TextAccumulator()
+      text.push(event.text)
+      this.#tail = { event: own, text }
+      this.#events.push(own as ExecutionEvent)
+    } else {
+      this.#sealTail()
+      if (event.type === 'call' || event.type === 'progress') {
+        if (this.#undeliveredCallEvents >= MAX_UNDELIVERED_CALL_EVENTS) return
+        this.#undeliveredCallEvents += 1
+      }
+      this.#events.push(event)
+    }
     this.#wake()
+  }
+
+  #sealTail(): void {
+    const tail = this.#tail
+    if (!tail) return
+    tail.event.text = tail.text.toString()
+    this.#tail = undefined
   }
 
   /** Ends the execution with a result built from what was collected. */
   complete(
-    fields: Omit<ExecutionResult, 'executionId' | 'stdout' | 'stderr' | 'displays' | 'durationMs'>,
+    fields: Omit<
+      ExecutionResult,
+      'executionId' | 'stdout' | 'stderr' | 'displays' | 'durationMs' | 'displayTruncatedBytes'
+    >,
   ): ExecutionResult {
     const result: ExecutionResult = {
       executionId: this.id,
       ...fields,
-      stdout: this.#stdout.join(''),
-      stderr: this.#stderr.join(''),
+      outputTruncatedBytes: fields.outputTruncatedBytes + (this.#cap?.droppedOutputBytes ?? 0),
+      displayTruncatedBytes: this.#cap?.droppedDisplayBytes ?? 0,
+      stdout: this.#stdout.toString(),
+      stderr: this.#stderr.toString(),
       displays: this.#displays,
       durationMs: this.startedAt ? performance.now() - this.startedAt : 0,
     }
@@ -169,6 +242,8 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
         // Drop what was delivered so a long stream does not keep every chunk alive twice.
         this.#events[index] = undefined as never
         index += 1
+        if (event === this.#tail?.event) this.#sealTail()
+        if (event.type === 'call' || event.type === 'progress') this.#undeliveredCallEvents -= 1
         yield event
         if (event.type === 'result' || event.type === 'error') return
       }
@@ -183,5 +258,27 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
     const waiter = this.#waiter
     this.#waiter = undefined
     waiter?.()
+  }
+}
+
+/**
+ * Text kept as pieces and joined once at the end. Small pieces are merged as they come, so a flood of
+ * one-byte writes costs bytes, not a string object and an array slot per write.
+ */
+class TextAccumulator {
+  static readonly #MERGE_AT = 256
+  readonly #parts: string[] = []
+  #small: string[] = []
+
+  push(text: string): void {
+    this.#small.push(text)
+    if (this.#small.length >= TextAccumulator.#MERGE_AT) {
+      this.#parts.push(this.#small.join(''))
+      this.#small = []
+    }
+  }
+
+  toString(): string {
+    return this.#parts.join('') + this.#small.join('')
   }
 }

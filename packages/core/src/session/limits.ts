@@ -38,6 +38,27 @@ export interface Limits {
    * until half have finished, so a flood of calls cannot grow host memory without bound.
    */
   maxPendingCalls: number
+  /**
+   * Bytes of call frames a session's pending capability calls hold. Past it the host stops reading the
+   * worker until half is freed, like {@link Limits.maxPendingCalls}.
+   */
+  maxPendingCallBytes: number
+  /**
+   * Bytes of call frames the pending calls of all sessions of a Capsule hold. A call that would pass it
+   * fails at once with LIMIT_EXCEEDED (the worker lives on). Whole-Capsule only: a session cannot narrow it.
+   */
+  maxCapsulePendingCallBytes: number
+  /**
+   * Bytes of displays one execution keeps, counted by the host as they arrive. The display that crosses it
+   * keeps only its `text/plain`, cut; later ones are dropped (marked on stderr, counted in the result).
+   */
+  maxDisplayOutputBytes: number
+  /** Map entries in one frame from the worker, counted before it is decoded; more ends the worker. */
+  maxFrameKeys: number
+  /** Array items in one frame from the worker, counted before it is decoded; more ends the worker. */
+  maxFrameItems: number
+  /** Nesting of maps and arrays in one frame from the worker; deeper ends the worker. */
+  maxFrameDepth: number
 }
 
 /** The defaults of {@link Limits}. */
@@ -60,6 +81,14 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   cpuSeconds: 0,
   tmpSizeMb: 64,
   maxPendingCalls: 1024,
+  maxPendingCallBytes: 64 * 1024 * 1024,
+  maxCapsulePendingCallBytes: 256 * 1024 * 1024,
+  maxDisplayOutputBytes: 32 * 1024 * 1024,
+  // Decoding costs ~2 µs per distinct map key and far less per array item: these keep the worst frame
+  // within a few tens of milliseconds of one event-loop turn.
+  maxFrameKeys: 10_000,
+  maxFrameItems: 100_000,
+  maxFrameDepth: 64,
 })
 
 const ms = z
@@ -73,30 +102,50 @@ const positive = z
   .min(1)
   .max(2 ** 31 - 1)
 
+const limitsShape = z.object({
+  executeTimeoutMs: ms,
+  callTimeoutMs: positive,
+  interruptGraceMs: positive,
+  maxOutputBytes: positive,
+  maxFrameBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(256 * 1024 * 1024),
+  displayMaxBytes: positive,
+  startTimeoutMs: positive,
+  heartbeatIntervalMs: ms,
+  heartbeatTimeoutMs: positive,
+  outputFlushMs: ms,
+  memoryMb: ms,
+  maxProcesses: ms,
+  maxOpenFiles: ms,
+  maxFileSizeMb: ms,
+  cpuSeconds: ms,
+  tmpSizeMb: positive,
+  maxPendingCalls: positive,
+  maxPendingCallBytes: positive,
+  maxCapsulePendingCallBytes: positive,
+  maxDisplayOutputBytes: positive,
+  // Floors leave room for the protocol's own messages (hello, ready, a traceback).
+  maxFrameKeys: positive.min(256),
+  maxFrameItems: positive.min(1024),
+  maxFrameDepth: z.number().int().min(8).max(1024),
+})
+
 /** Validates a partial limits object; unknown keys are errors (a typo should not pass silently). */
-export const limitsSchema = z
-  .object({
-    executeTimeoutMs: ms,
-    callTimeoutMs: positive,
-    interruptGraceMs: positive,
-    maxOutputBytes: positive,
-    maxFrameBytes: z
-      .number()
-      .int()
-      .min(64 * 1024)
-      .max(256 * 1024 * 1024),
-    displayMaxBytes: positive,
-    startTimeoutMs: positive,
-    heartbeatIntervalMs: ms,
-    heartbeatTimeoutMs: positive,
-    outputFlushMs: ms,
-    memoryMb: ms,
-    maxProcesses: ms,
-    maxOpenFiles: ms,
-    maxFileSizeMb: ms,
-    cpuSeconds: ms,
-    tmpSizeMb: positive,
-    maxPendingCalls: positive,
-  })
+export const limitsSchema = limitsShape
   .partial()
   .strict()
+  .refine(
+    (limits) =>
+      (limits.maxCapsulePendingCallBytes ?? DEFAULT_LIMITS.maxCapsulePendingCallBytes) >=
+      (limits.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes),
+    {
+      message: 'maxCapsulePendingCallBytes must be at least maxFrameBytes, or no large call could ever run',
+      path: ['maxCapsulePendingCallBytes'],
+    },
+  )
+
+/** The limits a session may narrow: all but the whole-Capsule ones. */
+export const sessionLimitsSchema = limitsShape.omit({ maxCapsulePendingCallBytes: true }).partial().strict()

@@ -16,6 +16,8 @@ import {
 } from '../worker/workerProcess.js'
 import { Execution, type ExecutionEvent, type ExecutionResult, type InputEvent } from './execution.js'
 import type { Limits } from './limits.js'
+import { OutputCap } from './outputCap.js'
+import type { PendingCallBudget } from './pendingCallBudget.js'
 
 /** The Capsule's way to hand a session its `input()` requests; not part of the public Session API. */
 export const announceInput = Symbol('announceInput')
@@ -60,6 +62,8 @@ export interface SessionInfo {
   executions: number
   queuedExecutions: number
   pendingCalls: number
+  /** Bytes of call frames the pending calls hold (see `maxPendingCallBytes`). */
+  pendingCallBytes: number
   calls: { allowed: number; denied: number; failed: number }
   /** Epoch ms of the last heartbeat answer. */
   lastHeartbeatAt: number | undefined
@@ -87,12 +91,25 @@ export interface SessionDeps {
   onWorkerLost?(session: Session): void
   /** Executions one worker may run; past it `execute` fails with LIMIT_EXCEEDED. 0 = no cap. */
   maxExecutionsPerWorker?: number
+  /** The Capsule's budget of bytes held by pending calls, shared by its sessions. */
+  callBudget?: PendingCallBudget
 }
 
 interface PendingCall {
   callId: string
   execution: Execution | null
+  /** The size of its call frame, held until the call is answered. */
+  bytes: number
 }
+
+// The calls one worker has open, keyed by the worker's ids. Each worker gets its own table, so a new
+// worker's ids never meet an old one's, and an old worker's late answers find their own table.
+interface CallTable {
+  readonly calls: Map<number, PendingCall>
+  bytes: number
+}
+
+const emptyTable = (): CallTable => ({ calls: new Map(), bytes: 0 })
 
 /**
  * A Python worker with a persistent namespace, and the host's side of its protocol. Executions run
@@ -107,7 +124,8 @@ export class Session {
   #starting: Promise<void> | undefined
   #current: Execution | undefined
   readonly #queue: Execution[] = []
-  readonly #calls = new Map<number, PendingCall>()
+  // The current worker's open calls.
+  #calls: CallTable = emptyTable()
   readonly #inputs = new Map<string, Execution | null>()
   #protocolSeq = 0
   #executionSeq = 0
@@ -167,13 +185,19 @@ export class Session {
     )
   }
 
-  /** Replaces the worker with a fresh one (empty namespace). Queued executions wait for it. */
+  /**
+   * Replaces the worker with a fresh one (empty namespace). Everything the old worker had open is settled
+   * first: its capability calls are cancelled (handlers see their signal abort) and the running execution
+   * ends `interrupted` with `stateLost`. Queued executions wait for the new worker.
+   */
   async restart(): Promise<void> {
     this.#assertOpen()
     const worker = this.#worker
-    if (this.#current) this.#interrupt(this.#current)
     if (worker) {
       this.#worker = undefined
+      // Not idle: the queue waits for the new worker instead of reviving the old one.
+      this.#state = 'starting'
+      this.#settleWorkerWork(this.#calls, 'the session was restarted')
       worker.kill(new CapsuleError('CANCELLED', 'the session was restarted'))
       await worker.exited()
     }
@@ -197,7 +221,7 @@ export class Session {
     for (const execution of this.#queue.splice(0)) this.#finishFailed(execution, error)
     if (this.#current) this.#finishFailed(this.#current, error)
     this.#current = undefined
-    this.#cancelCalls('the session was destroyed')
+    this.#cancelCalls(this.#calls, 'the session was destroyed')
     this.#worker?.kill(error)
     this.#finalizeClosed()
     this.#closed ??= Promise.resolve()
@@ -218,7 +242,8 @@ export class Session {
       capabilities: this.#grantedSpecs.map((spec) => spec.id),
       executions: this.#executionSeq,
       queuedExecutions: this.#queue.length,
-      pendingCalls: this.#calls.size,
+      pendingCalls: this.#calls.calls.size,
+      pendingCallBytes: this.#calls.bytes,
       calls: { ...this.#counters },
       lastHeartbeatAt: worker?.lastHeartbeatAt,
       startupMs: worker?.startupMs,
@@ -254,7 +279,12 @@ export class Session {
       )
     }
     this.#executionSeq += 1
-    const execution = new Execution(`${this.id}:e${this.#executionSeq}`, code, streaming)
+    const execution = new Execution(
+      `${this.id}:e${this.#executionSeq}`,
+      code,
+      streaming,
+      new OutputCap(this.#deps.limits),
+    )
     executionOptions.set(execution, options)
     this.#queue.push(execution)
     this.#pump()
@@ -317,7 +347,7 @@ export class Session {
     if (execution.done) return
     execution.interrupted = true
     // Running host work of this execution stops now; Python sees KeyboardInterrupt.
-    this.#cancelCalls('the execution was interrupted', execution)
+    this.#cancelCalls(this.#calls, 'the execution was interrupted', execution)
     this.#worker?.send({ type: 'interrupt', id: execution.protocolId })
     if (this.#graceTimer === undefined) {
       this.#graceTimer = this.#deps.clock.setTimeout(() => {
@@ -366,7 +396,7 @@ export class Session {
 
   // ── worker messages ─────────────────────────────────────────────────────────────────────────
 
-  #onMessage(worker: WorkerProcess, message: WorkerMessage): void {
+  #onMessage(worker: WorkerProcess, table: CallTable, message: WorkerMessage, frameBytes: number): void {
     if (worker !== this.#worker) return
     switch (message.type) {
       case 'stream':
@@ -386,9 +416,9 @@ export class Session {
           )
           return
         }
-        if (message.type === 'stream') execution.push({ type: message.name, text: message.text })
+        if (message.type === 'stream') execution.pushStream(message.name, message.text)
         else if (message.type === 'display')
-          execution.push({ type: 'display', data: message.data, metadata: message.metadata ?? {} })
+          execution.pushDisplay(message.data, message.metadata ?? {}, frameBytes)
         else if (message.type === 'result') {
           this.#finishCurrent({
             executionCount: message.count,
@@ -412,10 +442,10 @@ export class Session {
         return
       }
       case 'call':
-        this.#onCall(worker, message)
+        this.#onCall(worker, table, message, frameBytes)
         return
       case 'call_cancel': {
-        const pending = this.#calls.get(message.id)
+        const pending = table.calls.get(message.id)
         if (pending) this.#cancelCall(pending, 'Python cancelled the call')
         return
       }
@@ -424,11 +454,25 @@ export class Session {
     }
   }
 
-  #onCall(worker: WorkerProcess, message: CallMessage): void {
-    if (this.#calls.has(message.id)) {
+  #onCall(worker: WorkerProcess, table: CallTable, message: CallMessage, frameBytes: number): void {
+    if (table.calls.has(message.id)) {
       worker.kill(
-        new CapsuleError('PROTOCOL_ERROR', `the worker reused call id ${message.id} while it was pending`),
+        new CapsuleError('PROTOCOL_ERROR', `the worker reused call id ${message.id} while it was pending`, {
+          details: { type: 'call', id: message.id },
+        }),
       )
+      return
+    }
+    const { limits, callBudget } = this.#deps
+    // The Capsule-wide cap refuses the call before any work: other sessions' calls hold the bytes.
+    if (callBudget && !callBudget.tryReserve(frameBytes)) {
+      this.#counters.failed += 1
+      worker.send({
+        type: 'call_error',
+        id: message.id,
+        code: 'LIMIT_EXCEEDED',
+        message: `the host holds ${callBudget.usedBytes} bytes of pending capability calls, the most it allows (maxCapsulePendingCallBytes ${callBudget.maxBytes}); retry when some have finished`,
+      })
       return
     }
     // The frame's `exec` is a claim by untrusted code: attribute the call only if it names the running one.
@@ -436,13 +480,20 @@ export class Session {
       message.exec !== null && this.#current?.protocolId === message.exec ? this.#current : null
     this.#callSeq += 1
     const callId = `${this.id}:c${this.#callSeq}`
-    this.#calls.set(message.id, { callId, execution })
-    // Backpressure: a flood of calls parks the worker on a full pipe instead of filling host memory.
-    if (this.#calls.size >= this.#deps.limits.maxPendingCalls) worker.pauseReading()
+    table.calls.set(message.id, { callId, execution, bytes: frameBytes })
+    table.bytes += frameBytes
+    // Backpressure: a flood of calls (or a few huge ones) parks the worker on a full pipe instead of
+    // filling host memory.
+    if (table.calls.size >= limits.maxPendingCalls || table.bytes >= limits.maxPendingCallBytes) {
+      worker.pauseReading()
+    }
     if (message.capability === 'io.input') this.#inputs.set(callId, execution)
+    // Redacted once, for the event and the audit alike.
+    const redactedArgs = execution?.streaming
+      ? this.#deps.invoker.redactArgs(message.capability, message.args)
+      : undefined
     if (execution?.streaming) {
-      const args = this.#deps.invoker.redactArgs(message.capability, message.args)
-      execution.push({ type: 'call', callId, capability: message.capability, args })
+      execution.push({ type: 'call', callId, capability: message.capability, args: redactedArgs })
     }
     const policy = this.#deps.policy
     this.#deps.invoker
@@ -450,6 +501,8 @@ export class Session {
         callId,
         capability: message.capability,
         args: message.args,
+        argBytes: frameBytes,
+        redactedArgs,
         sessionId: this.id,
         executionId: execution?.id ?? null,
         level: policy.level,
@@ -459,14 +512,32 @@ export class Session {
               execution.push({ type: 'progress', callId, capability: message.capability, ...update })
           : undefined,
       })
-      .then((outcome) => this.#answerCall(worker, message.id, outcome))
+      .then((outcome) => this.#answerCall(worker, table, message.id, outcome))
+      .catch((cause) =>
+        worker.kill(
+          new CapsuleError('PROTOCOL_ERROR', `answering call ${message.id} failed: ${String(cause)}`, {
+            cause,
+          }),
+        ),
+      )
   }
 
-  #answerCall(worker: WorkerProcess, protocolId: number, outcome: CallOutcome): void {
-    const pending = this.#calls.get(protocolId)
-    this.#calls.delete(protocolId)
-    if (worker.isPaused && this.#calls.size <= this.#deps.limits.maxPendingCalls / 2) worker.resumeReading()
-    if (pending) this.#inputs.delete(pending.callId)
+  #answerCall(worker: WorkerProcess, table: CallTable, protocolId: number, outcome: CallOutcome): void {
+    const pending = table.calls.get(protocolId)
+    if (pending) {
+      table.calls.delete(protocolId)
+      table.bytes -= pending.bytes
+      this.#deps.callBudget?.release(pending.bytes)
+      this.#inputs.delete(pending.callId)
+    }
+    const { maxPendingCalls, maxPendingCallBytes } = this.#deps.limits
+    if (
+      worker.isPaused &&
+      table.calls.size <= maxPendingCalls / 2 &&
+      table.bytes <= maxPendingCallBytes / 2
+    ) {
+      worker.resumeReading()
+    }
     if (outcome.ok) this.#counters.allowed += 1
     else if (outcome.code === 'DENIED') this.#counters.denied += 1
     else this.#counters.failed += 1
@@ -545,9 +616,10 @@ export class Session {
       },
     }
     let worker: WorkerProcess | undefined
+    const table = emptyTable()
     const handlers: WorkerProcessHandlers = {
-      onMessage: (message) => worker && this.#onMessage(worker, message),
-      onExit: (exit) => worker && this.#onWorkerExit(worker, exit),
+      onMessage: (message, frameBytes) => worker && this.#onMessage(worker, table, message, frameBytes),
+      onExit: (exit) => worker && this.#onWorkerExit(worker, table, exit),
     }
     this.#starting = this.#deps
       .startWorker(init, handlers)
@@ -559,6 +631,7 @@ export class Session {
           return
         }
         this.#worker = started
+        this.#calls = table
         if (this.#state === 'starting') this.#state = 'idle'
         this.#pump()
         this.#maybeFinishClose()
@@ -577,27 +650,18 @@ export class Session {
     return this.#starting
   }
 
-  #onWorkerExit(worker: WorkerProcess, exit: WorkerExit): void {
+  #onWorkerExit(worker: WorkerProcess, table: CallTable, exit: WorkerExit): void {
+    // Whatever else happens, nothing the worker had open stays open (restart detached it already).
+    this.#cancelCalls(table, 'the worker is gone')
     if (worker !== this.#worker) return
     this.#worker = undefined
-    this.#cancelAllCalls()
     const execution = this.#current
     const reason = exit.reason
     // Killed on purpose after an ignored interrupt: the execution ends as interrupted, state lost.
     if (execution?.interrupted && (!reason || reason.code === 'CANCELLED')) {
-      this.#finishCurrent({
-        executionCount: 0,
-        status: 'interrupted',
-        value: null,
-        error: {
-          ename: 'KeyboardInterrupt',
-          evalue:
-            'the code ignored the interrupt; the worker was killed and restarted, and its state is lost',
-          traceback: [],
-        },
-        outputTruncatedBytes: 0,
-        stateLost: true,
-      })
+      this.#finishLost(
+        'the code ignored the interrupt; the worker was killed and restarted, and its state is lost',
+      )
       if (this.#state !== 'closing' && this.#state !== 'closed') {
         this.#restarts += 1
         this.#state = 'starting'
@@ -622,19 +686,35 @@ export class Session {
     this.#deps.onWorkerLost?.(this)
   }
 
-  // A call is cancelled by settling its promise; the invoker then aborts the handler's signal.
+  // A call is cancelled by settling its promise; the invoker then aborts the handler's signal and the
+  // answer, when it comes, frees the call's place in its table.
   #cancelCall(pending: PendingCall, reason: string): void {
     this.#deps.store.settle(pending.callId, 'cancelled', { error: new CapabilityError('CANCELLED', reason) })
   }
 
-  #cancelCalls(reason: string, execution?: Execution): void {
-    for (const pending of this.#calls.values()) {
+  #cancelCalls(table: CallTable, reason: string, execution?: Execution): void {
+    for (const pending of [...table.calls.values()]) {
       if (execution === undefined || pending.execution === execution) this.#cancelCall(pending, reason)
     }
   }
 
-  #cancelAllCalls(): void {
-    this.#cancelCalls('the worker is gone')
+  // A worker is being replaced: cancel its calls and end its running execution now, without waiting for
+  // the process to go.
+  #settleWorkerWork(table: CallTable, reason: string): void {
+    this.#cancelCalls(table, reason)
+    if (this.#current) this.#finishLost(`${reason}; the worker was replaced, and its state is lost`)
+  }
+
+  // The running execution ends as interrupted because its worker is gone.
+  #finishLost(evalue: string): void {
+    this.#finishCurrent({
+      executionCount: 0,
+      status: 'interrupted',
+      value: null,
+      error: { ename: 'KeyboardInterrupt', evalue, traceback: [] },
+      outputTruncatedBytes: 0,
+      stateLost: true,
+    })
   }
 
   // ── closing ─────────────────────────────────────────────────────────────────────────────────
@@ -652,7 +732,7 @@ export class Session {
     }
     const worker = this.#worker
     this.#worker = undefined
-    this.#cancelCalls('the session is closed')
+    this.#cancelCalls(this.#calls, 'the session is closed')
     if (worker) await worker.shutdown(1000)
     this.#finalizeClosed()
   }

@@ -22,9 +22,17 @@ export interface FrameTransport {
   close(): void
 }
 
+/** How long one turn of the event loop may spend handing over one worker's frames before it yields. */
+export const READ_TURN_BUDGET_MS = 8
+
 /**
  * A transport over a pair of byte streams (the worker's protocol pipes). One reader per pipe:
  * this is the only code that reads `input`.
+ *
+ * Frames read are queued and handed over for at most {@link READ_TURN_BUDGET_MS} per turn of the event
+ * loop; then reading pauses until the next turn. A worker writing small frames at full speed (the loop
+ * reads up to 32 chunks of its pipe in one go) therefore takes its share of the loop, not all of it.
+ * `pause()` stops the hand-over at once, even inside a chunk.
  */
 export class StreamFrameTransport implements FrameTransport {
   readonly #input: Readable
@@ -33,6 +41,13 @@ export class StreamFrameTransport implements FrameTransport {
   #handlers: FrameTransportHandlers | undefined
   #closed = false
   #framesThisTurn = 0
+  // Bodies read but not yet handed over, from #queueHead on.
+  #queue: Buffer[] = []
+  #queueHead = 0
+  #paused = false
+  #ended = false
+  // When this turn's hand-over started (-1: not in this turn).
+  #readTurnStart = -1
 
   constructor(input: Readable, output: Writable, maxFrameBytes: number) {
     this.#input = input
@@ -62,11 +77,15 @@ export class StreamFrameTransport implements FrameTransport {
   }
 
   pause(): void {
+    this.#paused = true
     this.#input.pause()
   }
 
   resume(): void {
-    if (!this.#closed) this.#input.resume()
+    if (this.#closed || !this.#paused) return
+    this.#paused = false
+    // Next turn: the caller is usually in the middle of answering a frame.
+    setImmediate(() => this.#deliver())
   }
 
   close(): void {
@@ -93,14 +112,52 @@ export class StreamFrameTransport implements FrameTransport {
       this.#fail(error as CapsuleError)
       return
     }
-    for (const body of bodies) {
-      if (this.#closed) return
+    for (const body of bodies) this.#queue.push(body)
+    this.#deliver()
+  }
+
+  // Hands queued frames over within this turn's budget; reads on only when all are handed over.
+  #deliver(): void {
+    if (this.#closed) return
+    if (this.#readTurnStart < 0) {
+      this.#readTurnStart = performance.now()
+      setImmediate(this.#endReadTurn)
+    }
+    const queue = this.#queue
+    while (this.#queueHead < queue.length) {
+      if (this.#closed || this.#paused) return
+      if (performance.now() - this.#readTurnStart >= READ_TURN_BUDGET_MS) {
+        this.#input.pause()
+        return
+      }
+      const body = queue[this.#queueHead]!
+      queue[this.#queueHead] = undefined as never
+      this.#queueHead += 1
       this.#handlers?.onFrame(body)
     }
+    this.#queue = []
+    this.#queueHead = 0
+    if (this.#closed || this.#paused) return
+    if (this.#ended) this.#onEnded()
+    else if (performance.now() - this.#readTurnStart >= READ_TURN_BUDGET_MS) this.#input.pause()
+    else this.#input.resume()
+  }
+
+  readonly #endReadTurn = (): void => {
+    this.#readTurnStart = -1
+    if (this.#closed || this.#paused) return
+    if (this.#queueHead < this.#queue.length) this.#deliver()
+    else if (!this.#ended) this.#input.resume()
   }
 
   readonly #onEnd = (): void => {
     if (this.#closed) return
+    this.#ended = true
+    // Frames still queued are handed over first.
+    if (this.#queueHead >= this.#queue.length) this.#onEnded()
+  }
+
+  #onEnded(): void {
     try {
       this.#decoder.end()
       this.#finish()

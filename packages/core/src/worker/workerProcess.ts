@@ -2,8 +2,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { constants as osConstants } from 'node:os'
 import type { Readable, Writable } from 'node:stream'
-import { CapsuleError } from '../errors.js'
+import { CapsuleError, isCapsuleError } from '../errors.js'
 import { type Codec, type CodecName, createCodec, decodeHello } from '../protocol/codec.js'
+import type { FrameShapeLimits } from '../protocol/frameShape.js'
 import {
   type HelloMessage,
   type HostMessage,
@@ -38,6 +39,8 @@ export interface WorkerCommand {
 export interface WorkerProcessOptions {
   command: WorkerCommand
   maxFrameBytes: number
+  /** Bounds on keys, items and depth of every frame, checked before it is decoded. */
+  frameShape: FrameShapeLimits
   startTimeoutMs: number
   heartbeatIntervalMs: number
   heartbeatTimeoutMs: number
@@ -57,7 +60,8 @@ export interface WorkerExit {
 
 /** Receives a ready worker's messages and its end. */
 export interface WorkerProcessHandlers {
-  onMessage(message: WorkerMessage): void
+  /** One validated message; `frameBytes` is the size of the frame body it came in. */
+  onMessage(message: WorkerMessage, frameBytes: number): void
   onExit(exit: WorkerExit): void
 }
 
@@ -264,46 +268,64 @@ export class WorkerProcess {
     })
   }
 
+  // Every frame enters here, and nothing thrown while handling it escapes: a throw anywhere below (decoding,
+  // the schema, the session's handling) ends this worker, never the host.
   #onFrame(body: Buffer): void {
+    try {
+      this.#handleFrame(body)
+    } catch (cause) {
+      this.#fail(
+        isCapsuleError(cause) && (cause.code === 'PROTOCOL_ERROR' || cause.code === 'LIMIT_EXCEEDED')
+          ? cause
+          : new CapsuleError(
+              'PROTOCOL_ERROR',
+              `handling a frame from the worker failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+              { cause },
+            ),
+      )
+    }
+  }
+
+  #handleFrame(body: Buffer): void {
     let decoded: unknown
     try {
       if (!this.#codec) {
-        const hello = decodeHello(body)
-        this.#codec = createCodec(hello.codec)
+        const hello = decodeHello(body, this.#options.frameShape)
+        this.#codec = createCodec(hello.codec, this.#options.frameShape)
         decoded = hello.message
       } else {
         decoded = this.#codec.decode(body)
       }
     } catch (cause) {
-      this.#fail(
-        new CapsuleError('PROTOCOL_ERROR', `undecodable frame from the worker: ${(cause as Error).message}`, {
-          cause,
-        }),
+      if (isCapsuleError(cause, 'LIMIT_EXCEEDED')) throw cause
+      throw new CapsuleError(
+        'PROTOCOL_ERROR',
+        `undecodable frame from the worker: ${(cause as Error).message}`,
+        { cause },
       )
-      return
     }
     const parsed = workerMessageSchema.safeParse(decoded)
     if (!parsed.success) {
       const type =
         typeof decoded === 'object' && decoded !== null ? (decoded as { type?: unknown }).type : undefined
-      this.#fail(
-        new CapsuleError(
-          'PROTOCOL_ERROR',
-          `invalid ${typeof type === 'string' ? JSON.stringify(type) : ''} message from the worker: ${parsed.error.issues[0]?.message ?? 'bad shape'}`.replace(
-            '  ',
-            ' ',
-          ),
-          {
-            details: { type, issues: parsed.error.issues.slice(0, 5) },
-          },
+      throw new CapsuleError(
+        'PROTOCOL_ERROR',
+        `invalid ${typeof type === 'string' ? JSON.stringify(type.slice(0, 64)) : ''} message from the worker: ${parsed.error.issues[0]?.message ?? 'bad shape'}`.replace(
+          '  ',
+          ' ',
         ),
+        {
+          details: {
+            type: typeof type === 'string' ? type.slice(0, 64) : undefined,
+            issues: parsed.error.issues.slice(0, 5),
+          },
+        },
       )
-      return
     }
-    this.#onMessage(parsed.data)
+    this.#onMessage(parsed.data, body.byteLength)
   }
 
-  #onMessage(message: WorkerMessage): void {
+  #onMessage(message: WorkerMessage, frameBytes: number): void {
     if (message.type === 'heartbeat') {
       this.#lastHeartbeatAt = Date.now()
       return
@@ -340,7 +362,7 @@ export class WorkerProcess {
       this.#fail(outOfOrder(message.type))
       return
     }
-    this.#handlers?.onMessage(message)
+    this.#handlers?.onMessage(message, frameBytes)
   }
 
   #startHeartbeats(): void {
