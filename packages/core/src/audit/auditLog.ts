@@ -37,41 +37,144 @@ export const SENSITIVE_KEYS = new Set([
   'cookie',
   'set-cookie',
   'x-api-key',
+  'x-auth-token',
+  'x-access-token',
+  'x-amz-security-token',
+  'x-goog-api-key',
+  'private-token',
   'api_key',
   'apikey',
   'password',
   'token',
+  'access_token',
+  'refresh_token',
+  'client_secret',
   'secret',
 ])
 
 const MAX_AUDIT_STRING = 256
+const MAX_AUDIT_ITEMS = 50
+const MAX_AUDIT_KEYS = 50
+const MAX_AUDIT_DEPTH = 8
+/** Values in one redacted copy, all levels together. */
+const MAX_AUDIT_VALUES = 200
+const NO_KEYS: ReadonlySet<string> = new Set()
 
-/** Copies `value` for the audit log: secrets replaced by `[redacted]`, bytes and long strings summarised. */
+/**
+ * Copies `value` for the audit log: secrets replaced by `[redacted]` (sensitive keys, and secrets inside
+ * URLs: query and fragment parameters such as `token=` or `sig=`, and userinfo), bytes and long strings
+ * summarised. The copy is bounded (string length, items and keys per level, depth, and 200 values in
+ * all), and so is the work beyond listing a map's keys: what is not kept is not walked.
+ */
 export function redactForAudit(
   value: unknown,
-  secretKeys: ReadonlySet<string> = new Set(),
+  secretKeys: ReadonlySet<string> = NO_KEYS,
   depth = 0,
 ): unknown {
-  if (depth > 8) return '[…]'
+  return redactValue(value, secretKeys, depth, { left: MAX_AUDIT_VALUES })
+}
+
+function redactValue(
+  value: unknown,
+  secretKeys: ReadonlySet<string>,
+  depth: number,
+  budget: { left: number },
+): unknown {
+  budget.left -= 1
+  if (depth > MAX_AUDIT_DEPTH) return '[…]'
   if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`
-  if (typeof value === 'string')
-    return value.length > MAX_AUDIT_STRING
-      ? `${value.slice(0, MAX_AUDIT_STRING)}…(${value.length} chars)`
-      : value
-  if (Array.isArray(value))
-    return value.slice(0, 50).map((item) => redactForAudit(item, new Set(), depth + 1))
+  if (typeof value === 'string') {
+    // Cut first, then redact: the cost follows what is kept, and a parameter cut in half is still redacted.
+    if (value.length <= MAX_AUDIT_STRING) return redactUrlSecrets(value)
+    return `${redactUrlSecrets(value.slice(0, MAX_AUDIT_STRING))}…(${value.length} chars)`
+  }
+  if (Array.isArray(value)) {
+    const out: unknown[] = []
+    const count = Math.min(value.length, MAX_AUDIT_ITEMS)
+    for (let index = 0; index < count && budget.left > 0; index += 1)
+      out.push(redactValue(value[index], NO_KEYS, depth + 1, budget))
+    return out
+  }
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {}
-    for (const [key, item] of Object.entries(value)) {
-      const lower = key.toLowerCase()
+    const keys = Object.keys(value)
+    const count = Math.min(keys.length, MAX_AUDIT_KEYS)
+    let kept = 0
+    for (; kept < count && budget.left > 0; kept += 1) {
+      const key = keys[kept]!
       out[key] =
-        secretKeys.has(key) || SENSITIVE_KEYS.has(lower)
+        secretKeys.has(key) || SENSITIVE_KEYS.has(key.toLowerCase())
           ? '[redacted]'
-          : redactForAudit(item, new Set(), depth + 1)
+          : redactValue((value as Record<string, unknown>)[key], NO_KEYS, depth + 1, budget)
     }
+    if (keys.length > kept) out['…'] = `${keys.length - kept} more keys`
     return out
   }
   return value
+}
+
+// Words that make a URL parameter a secret, matched against the parameter name split at separators and
+// case changes (`X-Amz-Signature`, `accessToken`, `api_key`); the fragments below match anywhere in it.
+const SECRET_PARAM_WORDS = new Set([
+  'token',
+  'key',
+  'apikey',
+  'sig',
+  'signature',
+  'password',
+  'passwd',
+  'pwd',
+  'pass',
+  'secret',
+  'auth',
+  'authorization',
+  'credential',
+  'credentials',
+  'session',
+  'sessionid',
+  'sid',
+  'jwt',
+  'otp',
+])
+const SECRET_PARAM_FRAGMENTS = ['token', 'secret', 'passw', 'apikey', 'signature', 'credential']
+
+/** Whether a URL query or fragment parameter of this name holds a secret (case-insensitive). */
+export function isSecretParameterName(name: string): boolean {
+  let decoded = name
+  try {
+    decoded = decodeURIComponent(name.replace(/\+/g, ' '))
+  } catch {
+    // A malformed escape: judge the raw name.
+  }
+  const lower = decoded.toLowerCase()
+  if (SECRET_PARAM_FRAGMENTS.some((fragment) => lower.includes(fragment))) return true
+  const words = decoded
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+  return words.some((word) => SECRET_PARAM_WORDS.has(word))
+}
+
+// `?a=1&token=x#frag;sig=y`, or a bare `token=x&b=2` (a form body): separator, name, value.
+const PARAMETER = /(^|[?&#;])([^=&#;?\s]+)=([^&#;\s]*)/g
+// `scheme://user:password@` or `scheme://token@`.
+const USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/)([^/?#@\s]*)@/gi
+
+/** `text` with the values of secret URL parameters and URL userinfo replaced by `[redacted]`. */
+export function redactUrlSecrets(text: string): string {
+  let out = text
+  if (out.includes('@')) {
+    out = out.replace(USERINFO, (_, scheme: string, userinfo: string) => {
+      const colon = userinfo.indexOf(':')
+      return colon >= 0 ? `${scheme}${userinfo.slice(0, colon)}:[redacted]@` : `${scheme}[redacted]@`
+    })
+  }
+  if (out.includes('=')) {
+    out = out.replace(PARAMETER, (match, separator: string, name: string, value: string) =>
+      value.length > 0 && isSecretParameterName(name) ? `${separator}${name}=[redacted]` : match,
+    )
+  }
+  return out
 }
 
 /** Roughly how many bytes a value carries (strings as UTF-16 length, bytes exactly). */
