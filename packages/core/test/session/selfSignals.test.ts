@@ -51,5 +51,9 @@ describe('signals Python sends itself', () => {
     expect(details.signal).toBe('SIGABRT')
     expect(details.stderrTail).toContain('Fatal Python error: Aborted')
     expect(details.stderrTail).toContain('File "<cell-1>", line 3')
+    // The message quotes the crash itself, not the worker's frames that follow it.
+    expect(failure?.message).toContain('Fatal Python error: Aborted')
+    expect(failure?.message).toContain('File "<cell-1>", line 3')
+    expect(failure?.message).not.toContain('capsule_worker')
   })
 })
