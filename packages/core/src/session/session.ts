@@ -8,6 +8,7 @@ import type { PromiseStore } from '../promises/promiseStore.js'
 import type { CallMessage, CapabilitySpec, HostMessage, WorkerMessage } from '../protocol/messages.js'
 import type { SecurityPolicy } from '../security/securityPolicy.js'
 import type { Clock } from '../util/clock.js'
+import { exitSummary } from '../worker/exitSummary.js'
 import {
   describeExit,
   type WorkerExit,
@@ -674,7 +675,7 @@ export class Session {
         ? reason
         : new CapsuleError(
             'WORKER_EXITED',
-            `the Python worker exited (${describeExit(exit)})${exit.stderrTail ? `: ${exit.stderrTail.slice(-500)}` : ''}`,
+            `the Python worker exited (${describeExit(exit)})${exit.stderrTail ? `: ${exitSummary(exit.stderrTail)}` : ''}`,
             { details: { exitCode: exit.exitCode, signal: exit.signal, stderrTail: exit.stderrTail } },
           )
     this.#clearExecutionTimers()
