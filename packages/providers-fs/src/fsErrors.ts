@@ -12,9 +12,12 @@ export function quote(displayPath: string): string {
   return JSON.stringify(cut)
 }
 
-/** Builds the `DENIED` error every refusal uses. */
-export function denied(message: string, cause?: unknown): CapabilityError {
-  return new CapabilityError('DENIED', message, cause === undefined ? {} : { cause })
+/** Builds the `DENIED` error every refusal uses; `details` names the rule and option for rule refusals. */
+export function denied(message: string, cause?: unknown, details?: Record<string, string>): CapabilityError {
+  return new CapabilityError('DENIED', message, {
+    ...(cause === undefined ? {} : { cause }),
+    ...(details === undefined ? {} : { details }),
+  })
 }
 
 /** Throws `CANCELLED` when the call's signal has fired; called between steps of every handler. */

@@ -57,6 +57,17 @@ export class PathPolicy {
     return undefined
   }
 
+  /** The first deny glob that refuses `relPath` or one of its ancestors, as written in the options. */
+  deniedBy(relPath: string): string | undefined {
+    const components = relPath.split('/')
+    for (let end = 1; end <= components.length; end++) {
+      const prefix = components.slice(0, end).join('/')
+      const glob = this.#deny.find((candidate) => candidate.match(prefix))
+      if (glob) return glob.pattern
+    }
+    return undefined
+  }
+
   /** Like {@link check} when the kind is not known yet: refused only if refused as both file and dir. */
   checkAny(relPath: string): PolicyRefusal | undefined {
     const asFile = this.check(relPath, 'file')
@@ -67,16 +78,4 @@ export class PathPolicy {
 
 function matchesAny(globs: readonly Minimatch[], relPath: string, kind: PathKind): boolean {
   return globs.some((glob) => glob.match(relPath) || (kind === 'dir' && glob.match(relPath, true)))
-}
-
-/** A short, safe explanation of a refusal, for the DENIED message Python sees. */
-export function describeRefusal(refusal: PolicyRefusal): string {
-  switch (refusal) {
-    case 'denied':
-      return "is denied by the root's deny rules"
-    case 'hidden':
-      return 'is hidden (dot files and key files are denied unless the host lists them in allowHidden)'
-    case 'not-allowed':
-      return "is not matched by the root's allow rules"
-  }
 }

@@ -2,7 +2,7 @@ import path from 'node:path'
 import { CapabilityError } from '@capsule/provider-sdk'
 import { denied, quote } from './fsErrors.js'
 import type { ResolvedFsOptions, ResolvedRoot } from './fsProviderOptions.js'
-import { describeRefusal, type PathKind } from './pathPolicy.js'
+import type { PathKind, PolicyRefusal } from './pathPolicy.js'
 
 /**
  * Linux PATH_MAX: the longest path the kernel resolves, in bytes, counting the terminating NUL. Every
@@ -130,12 +130,50 @@ export function assertPathAllowed(target: UserPath, kind: PathKind | 'any'): voi
     kind === 'any'
       ? target.root.policy.checkAny(target.relPath)
       : target.root.policy.check(target.relPath, kind)
-  if (refusal !== undefined) throw denied(`${quote(target.display)} ${describeRefusal(refusal)}`)
+  if (refusal !== undefined) throw refusalError(target, refusal)
+}
+
+/** The DENIED error for a rule refusal: it names the option of this root and a value that would allow it. */
+function refusalError(target: UserPath, refusal: PolicyRefusal): CapabilityError {
+  const root = `roots[${target.root.index}]`
+  const glob = JSON.stringify(target.relPath)
+  switch (refusal) {
+    case 'denied': {
+      const pattern = target.root.policy.deniedBy(target.relPath) ?? ''
+      return denied(
+        `${quote(target.display)} is denied by the fs provider's \`${root}.deny\` pattern ${JSON.stringify(pattern)} ` +
+          '(deny wins; remove the pattern to allow it)',
+        undefined,
+        { rule: 'deny', option: `${root}.deny`, value: pattern },
+      )
+    }
+    case 'hidden':
+      return denied(
+        `${quote(target.display)} is hidden (dot files and key files are refused); list ${glob} in the fs ` +
+          "provider's `allowHidden` option to allow it",
+        undefined,
+        { rule: 'hidden', option: 'allowHidden', value: target.relPath },
+      )
+    case 'not-allowed':
+      return denied(
+        `${quote(target.display)} is not matched by the root's allow rules; add ${glob} (or a glob matching it) ` +
+          `to the fs provider's \`${root}.allow\` option`,
+        undefined,
+        { rule: 'allow', option: `${root}.allow`, value: target.relPath },
+      )
+  }
 }
 
 /** Throws DENIED unless `target`'s root was configured with `write: true`. */
 export function assertWritableRoot(target: UserPath): void {
-  if (!target.root.write) throw denied(`${quote(target.display)} is in a read-only root`)
+  if (!target.root.write) {
+    const root = `roots[${target.root.index}]`
+    throw denied(
+      `${quote(target.display)} is in a read-only root; set \`write: true\` on the fs provider's \`${root}\` to allow writes`,
+      undefined,
+      { rule: 'read-only', option: `${root}.write`, value: 'true' },
+    )
+  }
 }
 
 /** The parent directory of a non-root `target` and its last component. */

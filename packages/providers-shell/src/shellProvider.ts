@@ -67,7 +67,8 @@ export function shellSandboxInForce(provider: ProviderDefinition): ShellSandbox 
   return sandboxes.get(provider)
 }
 
-const denied = (message: string) => new CapabilityError('DENIED', message)
+const denied = (message: string, details?: Record<string, string>) =>
+  new CapabilityError('DENIED', message, details === undefined ? {} : { details })
 
 /**
  * The `shell` provider: one capability, `shell.run` (Python `run_command`), at level `trusted`. It
@@ -106,7 +107,12 @@ export function shellProvider(options: ShellProviderOptions): ProviderDefinition
   async function run(args: z.output<typeof shellRunInput>, ctx: CapabilityContext) {
     const argv = args.argv
     const command = commands.get(argv[0]!) ?? [...commands.values()].find((c) => c.aliases.includes(argv[0]!))
-    if (command === undefined) throw denied(`command ${JSON.stringify(argv[0])} is not allowed`)
+    if (command === undefined) {
+      throw denied(
+        `command ${JSON.stringify(argv[0])} is not allowed; add it to the shell provider's \`commands\` option to allow it`,
+        { rule: 'command', option: 'commands', value: argv[0]! },
+      )
+    }
     if (argv.some((a) => a.includes('\0')))
       throw new CapabilityError('INVALID_ARGUMENT', 'arguments must not contain NUL')
     const argBytes = argv.reduce((sum, a) => sum + Buffer.byteLength(a) + 1, 0)
@@ -125,9 +131,19 @@ export function shellProvider(options: ShellProviderOptions): ProviderDefinition
         `stdin is ${stdin.length} bytes; the limit is ${parsed.maxStdinBytes}`,
       )
     }
-    if (hidden.hides(cwd, roots, 'dir')) throw denied(`cwd ${JSON.stringify(args.cwd)} is hidden`)
+    if (hidden.hides(cwd, roots, 'dir')) {
+      throw denied(
+        `cwd ${JSON.stringify(args.cwd)} is hidden; list it in the shell provider's \`allowHidden\` option to allow it`,
+        { rule: 'hidden', option: 'allowHidden', value: String(args.cwd) },
+      )
+    }
     const reason = checkArguments(command, argv.slice(1), { cwd, roots, hidden, sandbox: sandbox.kind })
-    if (reason !== undefined) throw denied(reason)
+    if (reason !== undefined) {
+      throw denied(`${reason} (a rule of the ${JSON.stringify(command.name)} command's preset)`, {
+        rule: 'arguments',
+        option: `commands.${command.name}`,
+      })
+    }
     if (ctx.signal.aborted) throw new CapabilityError('CANCELLED', 'the call was cancelled')
 
     const active = running.get(ctx.sessionId) ?? 0
@@ -338,7 +354,10 @@ function resolveCwd(requested: string | undefined, roots: readonly ResolvedRoot[
   if (requested === undefined) return first
   const real = realpathLenient(requested, first)
   if (real === undefined || rootOf(real, roots) === undefined)
-    throw denied(`cwd ${JSON.stringify(requested)} is outside the allowed roots`)
+    throw denied(
+      `cwd ${JSON.stringify(requested)} is outside the allowed roots; add a directory holding it to the shell provider's \`roots\` option`,
+      { rule: 'roots', option: 'roots' },
+    )
   try {
     if (!statSync(real).isDirectory()) throw new Error('not a directory')
   } catch {
@@ -350,7 +369,12 @@ function resolveCwd(requested: string | undefined, roots: readonly ResolvedRoot[
 function checkEnv(env: Record<string, string> | undefined, allow: readonly string[]): Record<string, string> {
   if (env === undefined) return {}
   for (const [name, value] of Object.entries(env)) {
-    if (!allow.includes(name)) throw denied(`environment variable ${name} is not allowed`)
+    if (!allow.includes(name)) {
+      throw denied(
+        `environment variable ${name} is not allowed; add it to the shell provider's \`envAllow\` option to pass it`,
+        { rule: 'env', option: 'envAllow', value: name },
+      )
+    }
     if (value.includes('\0'))
       throw new CapabilityError('INVALID_ARGUMENT', `environment variable ${name} contains NUL`)
   }
