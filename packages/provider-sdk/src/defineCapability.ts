@@ -87,6 +87,13 @@ export function defineCapability<I extends z.ZodObject, O extends z.ZodType>(
   if (typeof definition.description !== 'string' || definition.description.trim() === '') {
     throw new ProviderDefinitionError(`${where}: description must be a non-empty string`)
   }
+  for (const key of ['input', 'output'] as const) {
+    if (isZod3Schema(definition[key])) {
+      throw new ProviderDefinitionError(
+        `${where}: zod 4 is required (this ${key} schema is from zod 3): depend on zod ≥ 4, or import z from "zod/v4" with zod 3.25`,
+      )
+    }
+  }
   if (
     !isZodSchema(definition.input) ||
     (definition.input as { def?: { type?: string } }).def?.type !== 'object'
@@ -108,6 +115,11 @@ export function defineCapability<I extends z.ZodObject, O extends z.ZodType>(
     )
   }
   return definition
+}
+
+// zod 3 schemas carry `_def` and no `_zod`; zod 4 (and zod/v4 in 3.25) schemas carry `_zod`.
+function isZod3Schema(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && '_def' in value && !('_zod' in value)
 }
 
 function isZodSchema(value: unknown): value is z.ZodType {

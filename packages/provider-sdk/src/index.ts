@@ -21,6 +21,10 @@ export { defineProvider, SEMVER_PATTERN } from './defineProvider.js'
 export { DEFAULT_HIDDEN_PATTERNS } from './hiddenPathPatterns.js'
 export type { ParseProviderOptionsSettings } from './parseProviderOptions.js'
 export { parseProviderOptions } from './parseProviderOptions.js'
+export type {
+  ProviderDefinitionErrorCode,
+  ProviderDefinitionErrorOptions,
+} from './providerDefinitionError.js'
 export { ProviderDefinitionError } from './providerDefinitionError.js'
 export type { SecurityLevel } from './securityLevel.js'
 export { compareLevels, isSecurityLevel, SECURITY_LEVELS } from './securityLevel.js'

@@ -11,7 +11,7 @@ export interface ParseProviderOptionsSettings {
 
 /**
  * Validates a provider factory's options with its zod schema and returns the parsed value. Throws
- * ProviderDefinitionError naming the first problem and the value given, e.g.
+ * ProviderDefinitionError (code `INVALID_OPTIONS`) naming the first problem and the value given, e.g.
  * `httpProvider: options.maxRedirects must be an integer ≥ 0 (got -1)`.
  */
 export function parseProviderOptions<S extends z.ZodType>(
@@ -21,7 +21,9 @@ export function parseProviderOptions<S extends z.ZodType>(
   settings: ParseProviderOptionsSettings = {},
 ): z.output<S> {
   if (typeof options !== 'object' || options === null) {
-    throw new ProviderDefinitionError(`${factory}: options ${settings.expected ?? 'must be an object'}`)
+    throw new ProviderDefinitionError(`${factory}: options ${settings.expected ?? 'must be an object'}`, {
+      code: 'INVALID_OPTIONS',
+    })
   }
   const parsed = schema.safeParse(options)
   if (parsed.success) return parsed.data
@@ -33,7 +35,10 @@ export function parseProviderOptions<S extends z.ZodType>(
   const secret = typeof issue.path[0] === 'string' && (settings.secretKeys ?? []).includes(issue.path[0])
   const shown =
     issue.code === 'unrecognized_keys' || got === undefined || secret ? '' : ` (got ${describe(got)})`
-  throw new ProviderDefinitionError(`${factory}: options${path} ${message}${shown}`)
+  throw new ProviderDefinitionError(`${factory}: options${path} ${message}${shown}`, {
+    code: 'INVALID_OPTIONS',
+    details: { option: path.replace(/^\./, '') },
+  })
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {

@@ -166,10 +166,15 @@ function resolveRootPath(given: string, index: number): string {
   } catch (error) {
     const reason =
       errnoCode(error) === 'ENOENT' ? 'does not exist' : `cannot be resolved (${errnoCode(error) ?? 'error'})`
-    throw new ProviderDefinitionError(`${where} ${reason} (got ${JSON.stringify(given)})`, { cause: error })
+    throw new ProviderDefinitionError(`${where} ${reason} (got ${JSON.stringify(given)})`, {
+      code: 'INVALID_OPTIONS',
+      cause: error,
+    })
   }
   if (!statSync(real).isDirectory()) {
-    throw new ProviderDefinitionError(`${where} must be a directory (got ${JSON.stringify(given)})`)
+    throw new ProviderDefinitionError(`${where} must be a directory (got ${JSON.stringify(given)})`, {
+      code: 'INVALID_OPTIONS',
+    })
   }
   return real
 }

@@ -196,7 +196,7 @@ export type ParsedShellProviderOptions = z.output<typeof shellProviderOptionsSch
 
 /** Throws the provider's configuration error: `shellProvider: <message>`. */
 export function configError(message: string): never {
-  throw new ProviderDefinitionError(`shellProvider: ${message}`)
+  throw new ProviderDefinitionError(`shellProvider: ${message}`, { code: 'INVALID_OPTIONS' })
 }
 
 /**

@@ -147,6 +147,16 @@ function validateProvider(provider: ProviderDefinition): void {
     if (typeof definition.handler !== 'function') {
       throw new CapsuleError('INVALID_PROVIDER', `${where}.${definition.name}: handler must be a function`)
     }
+    for (const key of ['input', 'output'] as const) {
+      // zod 3 schemas carry `_def` and no `_zod`: say so, instead of failing to read them as zod 4.
+      const schema: unknown = definition[key]
+      if (typeof schema === 'object' && schema !== null && '_def' in schema && !('_zod' in schema)) {
+        throw new CapsuleError(
+          'INVALID_PROVIDER',
+          `${where}.${definition.name}: zod 4 is required (this ${key} schema is from zod 3)`,
+        )
+      }
+    }
     // An unknown level would compare below every real one and be granted everywhere.
     if (!isSecurityLevel(definition.level)) {
       throw new CapsuleError(

@@ -130,7 +130,7 @@ function classifyLimitExit(
   if (oomKills !== null && oomKills > 0) {
     return new CapsuleError(
       'LIMIT_EXCEEDED',
-      `LIMIT_EXCEEDED: memory — the worker used more than ${limits.memoryMb} MiB and was killed`,
+      `the worker used more than ${limits.memoryMb} MiB of memory (limits.memoryMb) and was killed`,
       {
         details: { limit: 'memory', memoryMb: limits.memoryMb },
       },
@@ -139,7 +139,7 @@ function classifyLimitExit(
   if (exit.signal === 'SIGXCPU') {
     return new CapsuleError(
       'LIMIT_EXCEEDED',
-      `LIMIT_EXCEEDED: cpu — the worker used more than ${limits.cpuSeconds} CPU seconds`,
+      `the worker used more than ${limits.cpuSeconds} CPU ${limits.cpuSeconds === 1 ? 'second' : 'seconds'} (limits.cpuSeconds) and was killed`,
       {
         details: { limit: 'cpu', cpuSeconds: limits.cpuSeconds },
       },

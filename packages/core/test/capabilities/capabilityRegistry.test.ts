@@ -88,6 +88,19 @@ describe('CapabilityRegistry', () => {
     expect(() => new CapabilityRegistry([provider])).toThrow(/level must be one of/)
   })
 
+  test('tells a schema from zod 3 (bypassing defineCapability) that zod 4 is required', () => {
+    // The shape of a zod 3 schema: `_def` and no `_zod` (core has no zod 3 to build a real one).
+    const zod3Object = { _def: { typeName: 'ZodObject' }, safeParse: () => ({ success: true }) }
+    const provider = {
+      name: 'a',
+      version: '1.0.0',
+      capabilities: [{ ...capability('x'), input: zod3Object }],
+    }
+    expect(() => new CapabilityRegistry([provider as never])).toThrow(
+      /a"\.x: zod 4 is required \(this input schema is from zod 3\)/,
+    )
+  })
+
   test('rejects a provider object that was not made with defineProvider', () => {
     expect(() => new CapabilityRegistry([{ name: 'x', version: 'one', capabilities: [] } as never])).toThrow(
       /semantic version/,
