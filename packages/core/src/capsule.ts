@@ -73,7 +73,10 @@ export interface CapsuleOptions {
   python?: string
   /** The wire codec: `auto` picks msgpack when the interpreter has it (default). */
   codec?: 'auto' | CodecName
-  /** Extra environment variables for workers (the host's environment is not passed on, but for PATH and locale). */
+  /**
+   * Extra environment variables for workers. Of the host's environment only the locale, `TZ` and `TERM`
+   * pass; `PATH` is `/usr/local/bin:/usr/bin:/bin` unless set here.
+   */
   env?: Record<string, string>
   /** Working directory of unsandboxed workers (a sandboxed worker starts in its private `/tmp`). */
   cwd?: string
@@ -116,7 +119,10 @@ export interface PromiseControl {
 export interface CapsuleInfo {
   state: 'open' | 'closing' | 'closed'
   level: SecurityLevel
-  sandbox: SandboxMode
+  /** What sessions at the Capsule's level run in: `'bwrap'` or `'none'` (what `sandboxMode` means here). */
+  sandbox: 'bwrap' | 'none'
+  /** The `sandbox` option as configured: `'auto'`, `'bwrap'` or `'none'`. */
+  sandboxMode: SandboxMode
   python: Pick<PythonInterpreterInfo, 'executable' | 'version' | 'hasMsgpack'> | undefined
   capabilities: CapabilityDescriptor[]
   sessions: number
@@ -360,7 +366,8 @@ export class Capsule {
     return {
       state: this.#state,
       level: this.level,
-      sandbox: this.sandbox,
+      sandbox: this.sandboxInForce(),
+      sandboxMode: this.sandbox,
       python: python && {
         executable: python.executable,
         version: python.version,

@@ -4,7 +4,13 @@ import type { PythonInterpreterInfo } from './pythonInterpreter.js'
 import type { WorkerCommand } from './workerProcess.js'
 
 /** Host environment variables a worker inherits by default; everything else (tokens, keys) stays out. */
-export const DEFAULT_ENV_ALLOWLIST = ['PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TERM'] as const
+export const DEFAULT_ENV_ALLOWLIST = ['LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TERM'] as const
+
+/**
+ * The worker's PATH unless the host sets `env.PATH`. Not the host's: that names home directories (pyenv,
+ * nvm, ~/.local/bin) the worker has no business seeing, and inside the sandbox they do not exist.
+ */
+export const DEFAULT_WORKER_PATH = '/usr/local/bin:/usr/bin:/bin'
 
 // -I: ignore PYTHON* variables and user site; -S: skip site (its .pth processing costs tens of ms at start);
 // the probe's sys.path is handed over instead so installed packages still import.
@@ -21,7 +27,7 @@ export interface WorkerCommandOptions {
 
 /** The plain (unsandboxed) command that starts a worker with the given interpreter. */
 export function buildWorkerCommand(options: WorkerCommandOptions): WorkerCommand {
-  const env: Record<string, string> = {}
+  const env: Record<string, string> = { PATH: DEFAULT_WORKER_PATH }
   for (const name of DEFAULT_ENV_ALLOWLIST) {
     const value = process.env[name]
     if (value !== undefined) env[name] = value

@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, test } from 'vitest'
+import { Capsule, probeSandbox } from '../../src/index.js'
+import { DEFAULT_WORKER_PATH } from '../../src/worker/workerCommand.js'
+import { defaultPython, sandboxedPython } from '../pythons.js'
+
+const probe = await probeSandbox()
+const why = probe.available ? '' : ` (skipped: bubblewrap is unavailable here: ${probe.message})`
+
+const PATH_AND_SUBPROCESS =
+  'import os, subprocess\n(os.environ["PATH"], subprocess.run(["ls", "/"], capture_output=True).returncode)'
+
+let capsule: Capsule | undefined
+afterEach(async () => {
+  await capsule?.close()
+  capsule = undefined
+})
+
+describe("the worker's PATH", () => {
+  test("is a fixed system PATH, not the host's (which names home directories), and programs still run", async () => {
+    const hostPath = `/home/someone/.local/bin:${process.env.PATH ?? ''}`
+    const saved = process.env.PATH
+    process.env.PATH = hostPath
+    try {
+      capsule = new Capsule({ python: defaultPython.python, sandbox: 'none' })
+      const session = await capsule.session()
+      const result = await session.run(PATH_AND_SUBPROCESS)
+      expect(result.value?.['text/plain']).toBe(`('${DEFAULT_WORKER_PATH}', 0)`)
+    } finally {
+      process.env.PATH = saved
+    }
+  })
+
+  test('is what the host sets in env.PATH when it sets one', async () => {
+    capsule = new Capsule({ python: defaultPython.python, sandbox: 'none', env: { PATH: '/usr/bin:/bin' } })
+    const session = await capsule.session()
+    expect((await session.run(PATH_AND_SUBPROCESS)).value?.['text/plain']).toBe("('/usr/bin:/bin', 0)")
+  })
+
+  test.skipIf(!probe.available)(
+    `is the fixed PATH inside the sandbox too, where programs run${why}`,
+    async () => {
+      capsule = new Capsule({ python: sandboxedPython, sandbox: 'bwrap' })
+      const session = await capsule.session()
+      expect((await session.run(PATH_AND_SUBPROCESS)).value?.['text/plain']).toBe(
+        `('${DEFAULT_WORKER_PATH}', 0)`,
+      )
+    },
+  )
+})
+
+describe('capsule.info().sandbox', () => {
+  test("says what sessions run, and sandboxMode what was configured ('auto' at unrestricted: none)", () => {
+    capsule = new Capsule({ python: defaultPython.python, level: 'unrestricted' })
+    expect(capsule.info()).toMatchObject({ sandbox: 'none', sandboxMode: 'auto' })
+  })
+
+  test.skipIf(!probe.available)(
+    `'auto' below unrestricted says bwrap, as its sessions do${why}`,
+    async () => {
+      capsule = new Capsule({ python: sandboxedPython, level: 'standard' })
+      expect(capsule.info()).toMatchObject({ sandbox: 'bwrap', sandboxMode: 'auto' })
+      const session = await capsule.session()
+      expect(session.info().sandbox).toBe(capsule.info().sandbox)
+    },
+  )
+
+  test("'none' says none", () => {
+    capsule = new Capsule({ python: defaultPython.python, sandbox: 'none' })
+    expect(capsule.info()).toMatchObject({ sandbox: 'none', sandboxMode: 'none' })
+  })
+})
