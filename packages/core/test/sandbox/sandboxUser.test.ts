@@ -3,10 +3,13 @@
 import { spawnSync } from 'node:child_process'
 import {
   chmodSync,
+  closeSync,
+  constants,
   copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   realpathSync,
@@ -16,7 +19,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { SandboxError } from '@capsule/sandbox'
+import { SandboxError, SandboxUidPool } from '@capsule/sandbox'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { PROC_WRITE_PROBE, type ProcWriteProbe } from '../../../sandbox/test/sandboxHarness.js'
 import {
@@ -232,6 +235,59 @@ describe.skipIf(why !== '')(`a root host's sandboxed workers${why}`, () => {
         expect((error as CapsuleError).details).toMatchObject({ reason: 'unreachable' })
       } finally {
         await capsule.close()
+      }
+    },
+  )
+
+  test.runIf(existsSync(PYENV_PYTHON))(
+    'bwrap resolves even --ro-bind-fd back to a path, so a prefix under /root cannot be bound by descriptor',
+    () => {
+      // Why such an interpreter is refused rather than bound through a descriptor the host opened:
+      // bwrap realpath()s /proc/self/fd/N into the path string and mounts that, as the sandbox uid.
+      const prefix = '/root/.pyenv/versions/3.11.7'
+      const lease = new SandboxUidPool({ leaseDir }).lease()
+      const reachable = openTempDir('capsule-fd-bind-')
+      writeFileSync(join(reachable, 'marker'), '')
+      const fds = [openSync(reachable, constants.O_RDONLY | constants.O_DIRECTORY)]
+      fds.push(openSync(prefix, constants.O_RDONLY | constants.O_DIRECTORY))
+      const run = (command: string, args: string[], fd: number) =>
+        spawnSync(command, args, {
+          uid: lease.uid,
+          gid: lease.gid,
+          cwd: '/',
+          env: {},
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe', fd],
+        })
+      const bindFd = (fd: number) =>
+        run(
+          probe.available ? probe.bwrapPath : '',
+          [
+            '--unshare-all',
+            '--unshare-user',
+            '--ro-bind',
+            '/',
+            '/',
+            '--ro-bind-fd',
+            '3',
+            '/tmp',
+            '--',
+            '/bin/ls',
+            '/tmp',
+          ],
+          fd,
+        )
+      try {
+        // Control: the same command binds a directory the uid can traverse.
+        expect(bindFd(fds[0]!)).toMatchObject({ status: 0, stdout: 'marker\n' })
+        // Through the descriptor the uid may run the interpreter: the files are 755/644, only /root is 700.
+        expect(run('/bin/sh', ['-c', 'test -x /proc/self/fd/3/bin/python3.11'], fds[1]!).status).toBe(0)
+        const refused = bindFd(fds[1]!)
+        expect(refused.status).not.toBe(0)
+        expect(refused.stderr).toContain("Can't find source path /proc/self/fd/3: Permission denied")
+      } finally {
+        for (const fd of fds) closeSync(fd)
+        lease.release()
       }
     },
   )
