@@ -4,7 +4,7 @@
 // does not type-check, throws, exits non-zero or runs past its deadline. Blocks fenced ```ts nocheck are
 // fragments or signatures: counted, not run.
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -55,6 +55,9 @@ rmSync(SNIPPET_DIR, { recursive: true, force: true })
 mkdirSync(SNIPPET_DIR, { recursive: true })
 for (const snippet of runnable) writeFileSync(join(SNIPPET_DIR, `${snippetName(snippet)}.ts`), snippet.code)
 const scratch = mkdtempSync(join(tmpdir(), 'capsule-doc-snippets-'))
+// A project directory others may enter, as most are: on a root host, sandboxed workers and shell
+// commands run as an unprivileged uid that must reach the snippet's files.
+chmodSync(scratch, 0o755)
 
 /** A queue that runs at most `limit` jobs at once. */
 function limiter(limit: number): <T>(job: () => Promise<T>) => Promise<T> {

@@ -284,7 +284,8 @@ describe('fetch from a sandboxed worker', () => {
   test.runIf(existsSync('/usr/bin/bwrap'))(
     'works although the worker has no network: the host makes the request',
     async () => {
-      const { session } = await open({ sandbox: 'bwrap' })
+      // On a root host the sandboxed worker runs as an unprivileged uid: use an interpreter it can reach.
+      const { session } = await open({ sandbox: 'bwrap', python: '/usr/bin/python3' })
       expect(session.info().sandbox).toBe('bwrap')
       const seen = await answer(
         session,
