@@ -1,5 +1,5 @@
 /** The commands `capsule` knows. */
-export const COMMANDS = ['exec', 'run', 'repl', 'audit', 'bench'] as const
+export const COMMANDS = ['exec', 'run', 'repl', 'audit', 'bench', 'doctor'] as const
 
 /** One of {@link COMMANDS}. */
 export type CommandName = (typeof COMMANDS)[number]
@@ -31,6 +31,7 @@ Usage:
   capsule repl [flags]              an interactive Python prompt
   capsule audit FILE                pretty-print an audit log
   capsule bench [flags]             how fast Capsule is here, with these flags
+  capsule doctor [flags]            check this machine, with the fix for each problem
   capsule --version
 
 Run \`capsule COMMAND --help\` for a command's flags and examples.
@@ -134,6 +135,24 @@ ${CAPSULE_FLAGS_HELP}
 Examples:
   capsule bench
   capsule bench --sandbox none --python /usr/bin/python3 -n 5000
+`,
+  doctor: `Usage: capsule doctor [--json] [--bwrap-path PATH] [flags]
+
+Checks what Capsule needs on this machine, with the interpreter, sandbox and config the other commands
+would use, and says how to fix each problem: the config file, Node, the Python interpreter, msgpack,
+bubblewrap (a real probe run), unprivileged user namespaces (sysctls, AppArmor), the uid drop of a root
+host (a real sandboxed worker), cgroups, and numpy/pandas/matplotlib imported inside the sandbox.
+Each check is ok, warn, fail or skip. Exit code 0 when none fails (warnings included), 1 otherwise.
+
+  --json                 print one JSON object { ok, checks: [{ id, status, summary, details, fix }] }
+  --bwrap-path PATH      the bubblewrap binary to check (the config's bwrapPath; default: bwrap on PATH)
+
+${CAPSULE_FLAGS_HELP}
+
+Examples:
+  capsule doctor
+  capsule doctor --python /usr/bin/python3
+  capsule doctor --json | jq '.checks[] | select(.status != "ok")'
 `,
 }
 

@@ -13,6 +13,7 @@ const HANDLERS: Record<CommandName, () => Promise<Handler>> = {
   repl: async () => (await import('./commands/replCommand.js')).replCommand,
   audit: async () => (await import('./commands/auditCommand.js')).auditCommand,
   bench: async () => (await import('./commands/benchCommand.js')).benchCommand,
+  doctor: async () => (await import('./commands/doctorCommand.js')).doctorCommand,
 }
 
 /**
