@@ -110,7 +110,10 @@ function run(
   env: NodeJS.ProcessEnv,
 ): Promise<{ stdout: string; stderr: string; code: number | null; spawnError?: Error }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env, timeout: PROBE_TIMEOUT_MS })
+    // Our own timer, not spawn's `timeout`: Node leaves that one armed when the spawn fails (ENOENT),
+    // which kept a host alive for PROBE_TIMEOUT_MS after a missing interpreter was reported.
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
+    const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS)
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -119,7 +122,13 @@ function run(
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       if (stderr.length < 64 * 1024) stderr += chunk
     })
-    child.once('error', (spawnError) => resolve({ stdout, stderr, code: null, spawnError }))
-    child.once('close', (code) => resolve({ stdout, stderr, code }))
+    child.once('error', (spawnError) => {
+      clearTimeout(timer)
+      resolve({ stdout, stderr, code: null, spawnError })
+    })
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      resolve({ stdout, stderr, code })
+    })
   })
 }
