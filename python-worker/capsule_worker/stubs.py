@@ -155,11 +155,22 @@ def _invoker(capability, calls):
     return invoke
 
 
+def _ask(calls, capability, args):
+    """One ``io.input`` round trip. The host answers NOT_FOUND when nobody is there to answer: that is
+    end of file, as ``input()`` on a closed stdin, so it raises EOFError."""
+    try:
+        return calls.call_sync(capability, args)
+    except Exception as exc:
+        if getattr(exc, "code", None) == "NOT_FOUND":
+            raise EOFError(str(exc)) from None
+        raise
+
+
 def make_input(capability, calls):
     """``builtins.input`` backed by the ``io.input`` capability (a round trip to the host)."""
 
     def input(prompt=""):
-        return calls.call_sync(capability, {"prompt": str(prompt), "password": False})
+        return _ask(calls, capability, {"prompt": str(prompt), "password": False})
 
     input.__doc__ = capability.doc or "Read a line of input from the host."
     return input
@@ -169,7 +180,7 @@ def make_getpass(capability, calls):
     """``getpass.getpass`` backed by the ``io.input`` capability with ``password`` set."""
 
     def getpass(prompt="Password: ", stream=None):
-        return calls.call_sync(capability, {"prompt": str(prompt), "password": True})
+        return _ask(calls, capability, {"prompt": str(prompt), "password": True})
 
     getpass.__doc__ = capability.doc or "Read a password from the host without echo."
     getpass.__module__ = "getpass"

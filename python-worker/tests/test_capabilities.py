@@ -47,6 +47,8 @@ class FakeHost:
             return
         if cap == "test.fail":
             answer = {"type": "call_error", "id": message["id"], "code": args["code"], "message": "failed with " + args["code"]}
+        elif cap == "io.input" and args["prompt"] == "nobody? ":
+            answer = {"type": "call_error", "id": message["id"], "code": "NOT_FOUND", "message": "EOF when reading a line: nobody"}
         elif cap == "io.input":
             answer = {"type": "call_result", "id": message["id"], "value": ("secret" if args["password"] else "Ada") + "|" + args["prompt"]}
         elif cap == "http.fetch":
@@ -216,6 +218,14 @@ class StubTest(SharedWorkerTestCase):
         self.assertEqual([c["args"] for c in host.calls], [
             {"prompt": "Name? ", "password": False}, {"prompt": "Password: ", "password": True},
         ])
+
+    def test_input_with_nobody_to_answer_raises_eof_error(self):
+        # The host answers NOT_FOUND when no handler and no consumer could answer: end of file.
+        outcome, _ = self.run_with_host(
+            "import getpass\nout = []\nfor ask in (input, getpass.getpass):\n"
+            "    try:\n        ask('nobody? ')\n    except EOFError as e:\n        out.append(str(e))\nout"
+        )
+        self.assertResult(outcome, repr(["EOF when reading a line: nobody"] * 2))
 
     def test_http_responses_are_wrapped(self):
         outcome, _ = self.run_with_host(

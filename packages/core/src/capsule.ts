@@ -10,7 +10,7 @@ import { type LoadCapsuleConfigOptions, loadCapsuleConfig } from './config/capsu
 import { createCapsuleContainer } from './di/container.js'
 import { TOKENS } from './di/tokens.js'
 import { CapsuleError } from './errors.js'
-import type { PromiseRecord, PromiseStore } from './promises/promiseStore.js'
+import type { PromiseKind, PromiseRecord, PromiseStore } from './promises/promiseStore.js'
 import type { CodecName } from './protocol/codec.js'
 import {
   hostRunsAsRoot,
@@ -111,8 +111,11 @@ export interface PromiseControl {
   resolve(id: string, value: unknown): void
   /** Rejects a pending call with a CapabilityError code (default UNAVAILABLE) and a message Python may see. */
   reject(id: string, message: string, code?: CapabilityError['code']): void
-  /** Every pending promise. */
-  list(filter?: { sessionId?: string }): PromiseRecord[]
+  /**
+   * Every pending promise, optionally of one session and of one kind: `'execution'` (settles itself),
+   * `'call'` (a capability call) or `'input'` (an `input()` waiting for its answer).
+   */
+  list(filter?: { sessionId?: string; kind?: PromiseKind }): PromiseRecord[]
 }
 
 /** A snapshot of a Capsule. */
@@ -315,6 +318,7 @@ export class Capsule {
       onInput: options.onInput ?? this.#options.onInput,
       maxExecutionsPerWorker: this.#poolOptions.maxExecutionsPerWorker,
       callBudget: this.#callBudget,
+      logger: this.#container.resolve(TOKENS.logger),
       onClose: (closed) => {
         this.#sessions.delete(closed.id)
         this.#pool.release(closed)
@@ -477,10 +481,11 @@ export class Capsule {
     if (typeof id !== 'string' || !this.#store.get(id)) {
       throw new CapsuleError('UNKNOWN_PROMISE', `no pending promise has the id ${JSON.stringify(id)}`)
     }
-    if (this.#store.get(id)?.kind !== 'call') {
+    if (this.#store.get(id)?.kind === 'execution') {
       throw new CapsuleError(
         'INVALID_ARGUMENT',
-        `${id} is an execution; only capability calls can be settled from outside`,
+        `${id} is an execution, and executions settle themselves when their code ends: stop one with session.interrupt(); only calls and inputs (promises.list({ kind: 'input' })) are settled from outside`,
+        { details: { id, kind: 'execution' } },
       )
     }
     this.#store.settle(id, 'value' in outcome ? 'resolved' : 'rejected', outcome)

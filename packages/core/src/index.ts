@@ -64,6 +64,7 @@ export type {
   ExecutionEvent,
   ExecutionResult,
   ExecutionStatus,
+  ExecutionTimeoutDetails,
   InputEvent,
   PythonError,
 } from './session/execution.js'

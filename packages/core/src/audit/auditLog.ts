@@ -1,6 +1,11 @@
 import type { PromiseState } from '../promises/promiseStore.js'
 
-/** One audit record. A call yields a `decision` entry before any work and an `outcome` entry after. */
+/**
+ * One audit record. A call yields a `decision` entry before any work and an `outcome` entry after. A call
+ * the policy granted but a provider's own rule refused (its handler threw a CapabilityError `DENIED`) gets a
+ * second decision, `denied` with `rule: 'provider:…'`, just before its outcome: a call's decision is its
+ * last `decision` entry, and filtering on `decision === 'denied'` finds every refused call once.
+ */
 export interface AuditEntry {
   /** ISO time. */
   time: string
@@ -11,8 +16,13 @@ export interface AuditEntry {
   capability: string
   /** For decisions. */
   decision?: 'allowed' | 'denied'
-  /** The policy rule that decided (`level:standard`, `deny:fs.*`, …) or why it was refused. */
+  /**
+   * The rule that decided: the policy's (`level:standard`, `deny:fs.*`, `not-granted:restricted`, …), or a
+   * provider's (`provider:allow`, from the CapabilityError's `details.rule`; `provider` when it names none).
+   */
   rule?: string
+  /** For a provider's denial: the option that would allow the call (`details.option`), when it names one. */
+  option?: string
   /** Arguments with secrets redacted and large values summarised. */
   args?: unknown
   /** For outcomes. */
@@ -21,7 +31,10 @@ export interface AuditEntry {
   bytesIn?: number
   bytesOut?: number
   errorCode?: string
-  /** Host-side detail of an INTERNAL failure; never sent to Python. */
+  /**
+   * Host-side detail of an INTERNAL failure, never sent to Python: `Name: message` of what the handler
+   * threw, redacted like the arguments (secret argument values, URL secrets and token-like runs replaced).
+   */
   errorDetail?: string
 }
 

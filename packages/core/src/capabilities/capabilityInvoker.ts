@@ -8,11 +8,13 @@ import {
   type SecurityLevel,
 } from '@capsule/provider-sdk'
 import { type AuditLog, approximateSize, redactForAudit } from '../audit/auditLog.js'
+import { redactErrorMessage } from '../audit/redactErrorMessage.js'
 import { isCapsuleError } from '../errors.js'
 import type { PromiseState, PromiseStore } from '../promises/promiseStore.js'
 import type { SecurityPolicy } from '../security/securityPolicy.js'
 import type { Clock } from '../util/clock.js'
 import type { CapabilityRegistry } from './capabilityRegistry.js'
+import { INPUT_CAPABILITY_ID } from './inputProvider.js'
 
 /** One capability call as the session hands it over. Everything in it came from the untrusted worker. */
 export interface CallRequest {
@@ -153,7 +155,7 @@ export class CapabilityInvoker {
     const pending = store.create({
       ...base,
       id: request.callId,
-      kind: 'call',
+      kind: request.capability === INPUT_CAPABILITY_ID ? 'input' : 'call',
       deadline,
       onExpire: () =>
         store.settle(request.callId, 'timed_out', {
@@ -210,11 +212,34 @@ export class CapabilityInvoker {
       return finish('resolved', { ok: true, value: checked.data })
     } catch (error) {
       if (isCapabilityError(error)) {
+        // A provider's own rule refused the call: that is a decision too, recorded as the policy's are.
+        // (Or the host refused it from outside, with capsule.promises.reject(id, message, 'DENIED').)
+        if (error.code === 'DENIED' && auditing) {
+          const { rule, option } = error.details ?? {}
+          this.#tryAudit({
+            ...base,
+            time: iso(clock),
+            type: 'decision',
+            decision: 'denied',
+            rule: !handlerDone
+              ? 'host'
+              : typeof rule === 'string' && rule !== ''
+                ? `provider:${rule}`
+                : 'provider',
+            ...(typeof option === 'string' && option !== '' ? { option } : {}),
+            args: auditArgs,
+          })
+        }
         return finish(stateOf(error.code), { ok: false, code: error.code, message: error.message })
       }
       if (isCapsuleError(error, 'TIMEOUT'))
         return finish('timed_out', { ok: false, code: 'TIMEOUT', message: error.message })
-      internalDetail = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+      // Redacted like the arguments: a handler's message may quote what it was given, secrets included.
+      internalDetail = redactErrorMessage(
+        error,
+        request.args,
+        new Set(capability.definition.secretArgs ?? []),
+      )
       logger.error(`${request.capability} failed`, { ...base, detail: internalDetail })
       return finish(
         'rejected',

@@ -9,8 +9,11 @@ import { z } from 'zod'
 /** The capability id of `input()` / `getpass()`. */
 export const INPUT_CAPABILITY_ID = 'io.input'
 
-/** How long a human has to answer `input()` unless the host says otherwise. */
-export const DEFAULT_INPUT_TIMEOUT_MS = 30 * 60 * 1000
+/**
+ * The capability's own deadline: none to speak of. The session bounds the wait instead (`inputTimeoutMs`,
+ * the execution's timeout), and raises EOFError at once when nobody could answer.
+ */
+export const DEFAULT_INPUT_TIMEOUT_MS = 2 ** 31 - 1
 
 /** An `input()` waiting for an answer. */
 export interface InputRequest {

@@ -2,8 +2,8 @@
 import { CapsuleError } from '../errors.js'
 import type { Clock } from '../util/clock.js'
 
-/** What a promise stands for. */
-export type PromiseKind = 'execute' | 'call'
+/** What a promise stands for: an execution, a capability call, or an `input()` waiting for its answer. */
+export type PromiseKind = 'execution' | 'call' | 'input'
 
 /** Where a promise is in its life; every promise reaches exactly one final state. */
 export type PromiseState = 'pending' | 'resolved' | 'rejected' | 'timed_out' | 'cancelled'
@@ -51,7 +51,7 @@ export interface PromiseStore {
   settle(id: string, state: Exclude<PromiseState, 'pending'>, outcome: PromiseOutcome): boolean
   /** The record of a pending promise. */
   get(id: string): PromiseRecord | undefined
-  /** Every pending promise, optionally of one session. */
+  /** Every pending promise, optionally of one session and of one kind. */
   list(filter?: { sessionId?: string; kind?: PromiseKind }): PromiseRecord[]
   /** How many promises are pending. */
   readonly size: number

@@ -40,6 +40,20 @@ export interface ExecutionResult {
   displayTruncatedBytes: number
   /** True when the worker had to be killed and restarted: the namespace is gone. */
   stateLost: boolean
+  /** For `status: 'timeout'`: which deadline passed, and whether the cell was waiting for `input()`. */
+  details?: ExecutionTimeoutDetails
+}
+
+/** Why an execution timed out (`result.details` of a `timeout`). */
+export interface ExecutionTimeoutDetails {
+  /** The deadline that passed: the session's `executeTimeoutMs`, the execution's own `timeoutMs`, or `inputTimeoutMs`. */
+  limit: 'executeTimeoutMs' | 'timeoutMs' | 'inputTimeoutMs'
+  /** Its value in milliseconds. */
+  timeoutMs: number
+  /** Set when the cell was blocked in `input()` (or `getpass()`) when the deadline passed. */
+  waitingFor?: 'input'
+  /** The prompt of that `input()`. */
+  prompt?: string
 }
 
 /** An `input()` waiting for the host's answer. */
@@ -90,6 +104,8 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
   startedAt = 0
   interrupted = false
   timedOut = false
+  /** Set with `timedOut`: which deadline passed (see {@link ExecutionResult.details}). */
+  timeoutDetails: ExecutionTimeoutDetails | undefined
   readonly #events: ExecutionEvent[] = []
   // The last stdout/stderr event, while it waits to be delivered: more text of that stream joins it.
   #tail: { event: StreamEvent; text: TextAccumulator } | undefined
@@ -105,6 +121,7 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
   #resolveResult!: (result: ExecutionResult) => void
   #rejectResult!: (error: CapsuleError) => void
   #consumed = false
+  #reading = false
 
   readonly #streaming: boolean
 
@@ -128,6 +145,14 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
   /** Whether someone may iterate the events (false for `run()`, which keeps only the result). */
   get streaming(): boolean {
     return this.#streaming
+  }
+
+  /**
+   * Whether a consumer is iterating the events now (it opened the iterator and has not left it), so it can
+   * answer an `input` event.
+   */
+  get reading(): boolean {
+    return this.#reading
   }
 
   /** Whether the execution has ended (either way). */
@@ -235,22 +260,28 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
   async *[Symbol.asyncIterator](): AsyncIterator<ExecutionEvent> {
     if (this.#consumed || !this.#streaming) throw new TypeError('an execution can be iterated only once')
     this.#consumed = true
+    this.#reading = true
     let index = 0
-    for (;;) {
-      while (index < this.#events.length) {
-        const event = this.#events[index]!
-        // Drop what was delivered so a long stream does not keep every chunk alive twice.
-        this.#events[index] = undefined as never
-        index += 1
-        if (event === this.#tail?.event) this.#sealTail()
-        if (event.type === 'call' || event.type === 'progress') this.#undeliveredCallEvents -= 1
-        yield event
-        if (event.type === 'result' || event.type === 'error') return
+    try {
+      for (;;) {
+        while (index < this.#events.length) {
+          const event = this.#events[index]!
+          // Drop what was delivered so a long stream does not keep every chunk alive twice.
+          this.#events[index] = undefined as never
+          index += 1
+          if (event === this.#tail?.event) this.#sealTail()
+          if (event.type === 'call' || event.type === 'progress') this.#undeliveredCallEvents -= 1
+          yield event
+          if (event.type === 'result' || event.type === 'error') return
+        }
+        if (this.#failure) throw this.#failure
+        await new Promise<void>((resolve) => {
+          this.#waiter = resolve
+        })
       }
-      if (this.#failure) throw this.#failure
-      await new Promise<void>((resolve) => {
-        this.#waiter = resolve
-      })
+    } finally {
+      // The loop ended or the consumer broke out of it: nobody reads input events any more.
+      this.#reading = false
     }
   }
 

@@ -6,6 +6,13 @@ export interface Limits {
   executeTimeoutMs: number
   /** Deadline of one capability call (a capability may set its own). */
   callTimeoutMs: number
+  /**
+   * How long an `input()` may wait for its answer when someone could answer it (an `onInput` handler, or an
+   * `execute()` consumer reading events); then the execution ends with status `timeout` and
+   * `details.waitingFor: 'input'`. With nobody to answer, `input()` raises EOFError at once. 0 = no limit
+   * of its own (the execution's timeout still applies). Below `executeTimeoutMs`, or it never fires.
+   */
+  inputTimeoutMs: number
   /** How long an interrupted cell may take to stop before the worker is killed and restarted. */
   interruptGraceMs: number
   /** Output (stdout + stderr) kept per execution; the rest is dropped and counted. */
@@ -65,6 +72,8 @@ export interface Limits {
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   executeTimeoutMs: 5 * 60_000,
   callTimeoutMs: 30_000,
+  // Well under executeTimeoutMs, so an unanswered input() says so before the execution's own deadline.
+  inputTimeoutMs: 2 * 60_000,
   interruptGraceMs: 2_000,
   maxOutputBytes: 10 * 1024 * 1024,
   // Room for a 10 MiB file (the fs default cap) even base64-encoded by the JSON codec.
@@ -105,6 +114,7 @@ const positive = z
 const limitsShape = z.object({
   executeTimeoutMs: ms,
   callTimeoutMs: positive,
+  inputTimeoutMs: ms,
   interruptGraceMs: positive,
   maxOutputBytes: positive,
   maxFrameBytes: z
@@ -133,10 +143,26 @@ const limitsShape = z.object({
   maxFrameDepth: z.number().int().min(8).max(1024),
 })
 
+// An input timeout at or past the execution's would never fire: the execution's deadline comes first.
+const inputBelowExecute = [
+  (limits: { inputTimeoutMs?: number; executeTimeoutMs?: number }) => {
+    const input = limits.inputTimeoutMs ?? DEFAULT_LIMITS.inputTimeoutMs
+    const execute = limits.executeTimeoutMs ?? DEFAULT_LIMITS.executeTimeoutMs
+    // Checked only when the host set one of the pair: a shorter executeTimeoutMs alone just wins.
+    if (limits.inputTimeoutMs === undefined) return true
+    return input === 0 || execute === 0 || input < execute
+  },
+  {
+    message: 'inputTimeoutMs must be below executeTimeoutMs (or 0 for none), or it would never fire',
+    path: ['inputTimeoutMs'] as PropertyKey[],
+  },
+] as const
+
 /** Validates a partial limits object; unknown keys are errors (a typo should not pass silently). */
 export const limitsSchema = limitsShape
   .partial()
   .strict()
+  .refine(...inputBelowExecute)
   .refine(
     (limits) =>
       (limits.maxCapsulePendingCallBytes ?? DEFAULT_LIMITS.maxCapsulePendingCallBytes) >=
@@ -148,4 +174,8 @@ export const limitsSchema = limitsShape
   )
 
 /** The limits a session may narrow: all but the whole-Capsule ones. */
-export const sessionLimitsSchema = limitsShape.omit({ maxCapsulePendingCallBytes: true }).partial().strict()
+export const sessionLimitsSchema = limitsShape
+  .omit({ maxCapsulePendingCallBytes: true })
+  .partial()
+  .strict()
+  .refine(...inputBelowExecute)

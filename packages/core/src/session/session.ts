@@ -1,6 +1,6 @@
 // Starting ─ready→ Idle ⇄ Busy ─worker exit→ Dead ─execute()/restart()→ Starting;  any ─close()→ Closing → Closed
 
-import type { SecurityLevel } from '@capsule/provider-sdk'
+import type { CapabilityLogger, SecurityLevel } from '@capsule/provider-sdk'
 import { CapabilityError } from '@capsule/provider-sdk'
 import type { CallOutcome, CapabilityInvoker } from '../capabilities/capabilityInvoker.js'
 import { CapsuleError, isCapsuleError } from '../errors.js'
@@ -15,7 +15,13 @@ import {
   type WorkerProcess,
   type WorkerProcessHandlers,
 } from '../worker/workerProcess.js'
-import { Execution, type ExecutionEvent, type ExecutionResult, type InputEvent } from './execution.js'
+import {
+  Execution,
+  type ExecutionEvent,
+  type ExecutionResult,
+  type ExecutionTimeoutDetails,
+  type InputEvent,
+} from './execution.js'
 import type { Limits } from './limits.js'
 import { OutputCap } from './outputCap.js'
 import type { PendingCallBudget } from './pendingCallBudget.js'
@@ -66,6 +72,8 @@ export interface SessionInfo {
   /** Bytes of call frames the pending calls hold (see `maxPendingCallBytes`). */
   pendingCallBytes: number
   calls: { allowed: number; denied: number; failed: number }
+  /** Whether an `input()` of this session is waiting for its answer now. */
+  waitingForInput: boolean
   /** Epoch ms of the last heartbeat answer. */
   lastHeartbeatAt: number | undefined
   /** Spawn-to-ready milliseconds of the current worker. */
@@ -94,6 +102,16 @@ export interface SessionDeps {
   maxExecutionsPerWorker?: number
   /** The Capsule's budget of bytes held by pending calls, shared by its sessions. */
   callBudget?: PendingCallBudget
+  /** Where the session warns about `input()` nobody answers. Silent by default. */
+  logger?: CapabilityLogger
+}
+
+/** An `input()` of this session waiting for its answer. */
+interface PendingInput {
+  execution: Execution | null
+  prompt: string
+  /** The `inputTimeoutMs` timer, once the question has been put to someone. */
+  timer: unknown
 }
 
 interface PendingCall {
@@ -127,7 +145,7 @@ export class Session {
   readonly #queue: Execution[] = []
   // The current worker's open calls.
   #calls: CallTable = emptyTable()
-  readonly #inputs = new Map<string, Execution | null>()
+  readonly #inputs = new Map<string, PendingInput>()
   #protocolSeq = 0
   #executionSeq = 0
   #workerExecutions = 0
@@ -246,6 +264,7 @@ export class Session {
       pendingCalls: this.#calls.calls.size,
       pendingCallBytes: this.#calls.bytes,
       calls: { ...this.#counters },
+      waitingForInput: this.#inputs.size > 0,
       lastHeartbeatAt: worker?.lastHeartbeatAt,
       startupMs: worker?.startupMs,
       restarts: this.#restarts,
@@ -331,17 +350,26 @@ export class Session {
     this.#deps.store
       .create({
         id: execution.id,
-        kind: 'execute',
+        kind: 'execution',
         sessionId: this.id,
         executionId: execution.id,
         deadline: timeoutMs > 0 ? this.#deps.clock.now() + timeoutMs : null,
         onExpire: () => {
           if (this.#current !== execution) return
-          execution.timedOut = true
-          this.#interrupt(execution)
+          const own = executionOptions.get(execution)?.timeoutMs !== undefined
+          this.#timeOut(execution, { limit: own ? 'timeoutMs' : 'executeTimeoutMs', timeoutMs })
         },
       })
       .catch(() => {})
+  }
+
+  // A deadline passed: the execution is interrupted and ends `timeout`, saying whether it waited for input().
+  #timeOut(execution: Execution, details: ExecutionTimeoutDetails): void {
+    if (execution.done || execution.timedOut) return
+    const waiting = [...this.#inputs.values()].find((input) => input.execution === execution)
+    execution.timedOut = true
+    execution.timeoutDetails = waiting ? { ...details, waitingFor: 'input', prompt: waiting.prompt } : details
+    this.#interrupt(execution)
   }
 
   #interrupt(execution: Execution): void {
@@ -370,7 +398,12 @@ export class Session {
     this.#clearExecutionTimers()
     this.#current = undefined
     const status = execution.timedOut && fields.status !== 'ok' ? 'timeout' : fields.status
-    const result = execution.complete({ ...fields, status })
+    const details = status === 'timeout' ? execution.timeoutDetails : undefined
+    const error =
+      details?.waitingFor === 'input' && fields.error
+        ? { ...fields.error, evalue: waitedForInputMessage(details) }
+        : fields.error
+    const result = execution.complete({ ...fields, status, error, ...(details ? { details } : {}) })
     this.#deps.store.settle(
       execution.id,
       status === 'timeout' ? 'timed_out' : status === 'interrupted' ? 'cancelled' : 'resolved',
@@ -488,7 +521,8 @@ export class Session {
     if (table.calls.size >= limits.maxPendingCalls || table.bytes >= limits.maxPendingCallBytes) {
       worker.pauseReading()
     }
-    if (message.capability === 'io.input') this.#inputs.set(callId, execution)
+    if (message.capability === 'io.input')
+      this.#inputs.set(callId, { execution, prompt: '', timer: undefined })
     // Redacted once, for the event and the audit alike.
     const redactedArgs = execution?.streaming
       ? this.#deps.invoker.redactArgs(message.capability, message.args)
@@ -529,7 +563,7 @@ export class Session {
       table.calls.delete(protocolId)
       table.bytes -= pending.bytes
       this.#deps.callBudget?.release(pending.bytes)
-      this.#inputs.delete(pending.callId)
+      this.#forgetInput(pending.callId)
     }
     const { maxPendingCalls, maxPendingCallBytes } = this.#deps.limits
     if (
@@ -557,17 +591,41 @@ export class Session {
     }
   }
 
-  /** Routes an `input()` request of this session to the execution's consumer and the input handlers. */
+  /**
+   * Routes an `input()` request of this session to the execution's consumer and the input handlers. With
+   * nobody who could answer (no handler, no consumer reading the events) Python gets EOFError at once, as
+   * with a closed stdin; otherwise the answer has `inputTimeoutMs`.
+   */
   [announceInput](request: {
     callId: string
     prompt: string
     password: boolean
     executionId: string | null
   }): void {
-    const execution = this.#inputs.get(request.callId) ?? null
+    const input = this.#inputs.get(request.callId)
+    if (!input) return
+    input.prompt = request.prompt
+    const execution = input.execution
+    const { store, logger } = this.#deps
+    const where = { sessionId: this.id, executionId: request.executionId, promiseId: request.callId }
+    const handler = (execution && executionOptions.get(execution)?.onInput) ?? this.#deps.onInput
+    if (!handler && !execution?.reading) {
+      logger?.warn(
+        'input() has nobody to answer it (no onInput handler, no execute() consumer): EOFError',
+        where,
+      )
+      // NOT_FOUND on io.input is what the worker raises as EOFError.
+      store.settle(request.callId, 'rejected', {
+        error: new CapabilityError(
+          'NOT_FOUND',
+          'EOF when reading a line: nobody is there to answer input() (the host set no onInput handler and reads no execute() events)',
+        ),
+      })
+      return
+    }
     const settle = (text: unknown) => {
       if (typeof text !== 'string') return
-      this.#deps.store.settle(request.callId, 'resolved', { value: text })
+      store.settle(request.callId, 'resolved', { value: text })
     }
     const event: InputEvent = {
       type: 'input',
@@ -580,7 +638,7 @@ export class Session {
       },
     }
     execution?.push(event)
-    const handler = (execution && executionOptions.get(execution)?.onInput) ?? this.#deps.onInput
+    this.#startInputTimer(request.callId, input)
     if (!handler) return
     const answer = {
       prompt: request.prompt,
@@ -591,11 +649,55 @@ export class Session {
     }
     Promise.resolve()
       .then(() => handler(answer))
-      .then(settle, (error) =>
-        this.#deps.store.settle(request.callId, 'rejected', {
-          error: new CapabilityError('UNAVAILABLE', 'the host could not answer input()', { cause: error }),
-        }),
+      .then(
+        (text) => {
+          settle(text)
+          if (typeof text !== 'string' && !execution?.reading && store.get(request.callId)) {
+            logger?.warn(
+              'input() is waiting: the onInput handler left it unanswered; answer it with capsule.promises.resolve(promiseId, text)',
+              { ...where, inputTimeoutMs: this.#deps.limits.inputTimeoutMs },
+            )
+          }
+        },
+        (error) =>
+          store.settle(request.callId, 'rejected', {
+            error: new CapabilityError('UNAVAILABLE', 'the host could not answer input()', { cause: error }),
+          }),
       )
+  }
+
+  #startInputTimer(callId: string, input: PendingInput): void {
+    const timeoutMs = this.#deps.limits.inputTimeoutMs
+    if (timeoutMs <= 0) return
+    input.timer = this.#deps.clock.setTimeout(() => {
+      input.timer = undefined
+      if (!this.#deps.store.get(callId)) return
+      const execution = input.execution
+      this.#deps.logger?.warn('input() was not answered within inputTimeoutMs', {
+        sessionId: this.id,
+        executionId: execution?.id ?? null,
+        promiseId: callId,
+        inputTimeoutMs: timeoutMs,
+      })
+      if (execution && this.#current === execution && !execution.done) {
+        this.#timeOut(execution, { limit: 'inputTimeoutMs', timeoutMs })
+        return
+      }
+      // An input() outside the running execution (a background thread): only the call times out.
+      this.#deps.store.settle(callId, 'timed_out', {
+        error: new CapabilityError(
+          'TIMEOUT',
+          `input() was not answered within ${timeoutMs} ms (limits.inputTimeoutMs)`,
+        ),
+      })
+    }, timeoutMs)
+  }
+
+  #forgetInput(callId: string): void {
+    const input = this.#inputs.get(callId)
+    if (!input) return
+    if (input.timer !== undefined) this.#deps.clock.clearTimeout(input.timer)
+    this.#inputs.delete(callId)
   }
 
   // ── worker lifecycle ────────────────────────────────────────────────────────────────────────
@@ -758,6 +860,11 @@ export class Session {
       throw new CapsuleError('SESSION_CLOSED', `session ${this.id} is closed`)
     }
   }
+}
+
+function waitedForInputMessage(details: ExecutionTimeoutDetails): string {
+  const prompt = details.prompt ? ` ${JSON.stringify(details.prompt)}` : ''
+  return `the cell was waiting for an answer to input()${prompt} when ${details.limit} (${details.timeoutMs} ms) passed`
 }
 
 // Per-execution options, kept beside the execution so the Execution class stays a plain event stream.

@@ -148,7 +148,7 @@ describe.each(testPythons())('capabilities on $label', ({ python, codec }) => {
         .list({ sessionId: session.id })
         .map((p) => p.kind)
         .sort(),
-    ).toEqual(['call', 'execute'])
+    ).toEqual(['call', 'execution'])
     await session.interrupt()
     const result = await running
     expect(result.status).toBe('interrupted')

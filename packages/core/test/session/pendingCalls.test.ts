@@ -150,7 +150,7 @@ describe('close() with calls pending', () => {
     const running = session.run('input("last words? ")')
     await asked
     const closing = session.close()
-    const pending = capsule.promises.list().find((record) => record.kind === 'call')
+    const pending = capsule.promises.list().find((record) => record.kind === 'input')
     capsule.promises.resolve(pending!.id, 'goodbye')
     expect((await running).value?.['text/plain']).toBe("'goodbye'")
     await closing
