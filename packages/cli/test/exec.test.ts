@@ -137,8 +137,11 @@ describe.concurrent('capsule exec', () => {
   test.skipIf(!sandboxProbe.available)(
     `runs in bubblewrap by default and says so with --verbose${sandboxProbe.available ? '' : ' (skipped: bubblewrap is unavailable here)'}`,
     async () => {
-      const run = await runCli(['exec', '--no-config', '--verbose', '-c', 'import os\nos.getpid()'])
-      expect(run.code).toBe(0)
+      // On a root host the sandbox uid must reach the interpreter: /usr/bin/python3, not one under /root.
+      const run = await runCli(['exec', '--no-config', '--verbose', '-c', 'import os\nos.getpid()'], {
+        env: { CAPSULE_PYTHON: '/usr/bin/python3' },
+      })
+      expect(run.code, run.stderr).toBe(0)
       expect(run.stderr).toMatch(/level standard, sandbox bwrap/)
       // Inside the sandbox's PID namespace the worker is a low pid.
       expect(Number(run.stdout.trim())).toBeLessThan(10)
