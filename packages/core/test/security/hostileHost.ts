@@ -126,6 +126,9 @@ async function main(): Promise<void> {
     level: 'restricted',
     providers: [testProvider()],
     limits: { maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes },
+    // Someone is there to answer input() but never does, so forged input calls stay pending (with
+    // nobody to answer, input() would fail at once and nothing would be held).
+    onInput: () => new Promise<string>(() => {}),
   })
   try {
     const bystander = await capsule.session({ limits: { heartbeatIntervalMs: 1000 } })
