@@ -1,7 +1,11 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
+import type { CapabilityError } from '@capsule/provider-sdk'
 import { describe, expect, test } from 'vitest'
-import { expectCapabilityError, makeProvider, makeWorkspace } from './support/workspace.js'
+import { expectCapabilityError as expectError, makeProvider, makeWorkspace } from './support/workspace.js'
+
+const expectCapabilityError = async (promise: Promise<unknown>, code: string) =>
+  (await expectError(promise, code)) as CapabilityError
 
 describe('a rule refusal names the option and value that would allow it', () => {
   test('each rule kind names its option of the right root, and following the advice allows the call', async () => {
