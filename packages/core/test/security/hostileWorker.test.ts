@@ -171,6 +171,8 @@ describe('the Capsule-wide budget of pending call bytes', () => {
         maxCapsulePendingCallBytes: 6 * MIB,
         heartbeatIntervalMs: 0,
       },
+      // An answerer that never answers keeps the forged input calls pending.
+      onInput: () => new Promise<string>(() => {}),
     })
     capsules.push(capsule)
     const open = async (): Promise<Session> => {
