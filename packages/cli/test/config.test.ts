@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
@@ -8,6 +8,9 @@ let dir: string
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'capsule-cli-config-'))
+  // A project directory others may read, as most are: on a root host, sandboxed shell commands run
+  // as an unprivileged uid that must reach it.
+  await chmod(dir, 0o755)
 })
 
 afterEach(async () => {
