@@ -434,6 +434,9 @@ def _run(stdio, fd_in, fd_out):
     except LimitError as exc:
         stdio.diagnose("cannot apply resource limits: %s" % (exc,))
         os._exit(EXIT_INTERNAL)
+    from capsule_worker.mplcache import prepare as prepare_matplotlib_cache
+
+    prepare_matplotlib_cache()
 
     extra = os.environ.get("CAPSULE_SYS_PATH")
     if extra:

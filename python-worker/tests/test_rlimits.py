@@ -61,6 +61,33 @@ class ApplyTest(unittest.TestCase):
         )
         self.assertEqual(result.stdout.strip(), "MemoryError", result.stderr)
 
+    def test_data_limit_with_small_thread_stacks_starts_256_threads_and_stops_a_memory_bomb(self):
+        # Under RLIMIT_AS alone (1 GiB) glibc's 64 MiB arena reservations let ~14 threads start.
+        data = 1 << 30
+        result = run_child(
+            """
+            import threading
+            ev = threading.Event()
+            threads = [threading.Thread(target=ev.wait) for _ in range(256)]
+            for t in threads:
+                t.start()
+            ev.set()
+            for t in threads:
+                t.join()
+            print(threading.stack_size())
+            try:
+                b = bytearray(4 << 30)
+                print("allocated")
+            except MemoryError:
+                print("MemoryError")
+            """,
+            "data=%d:%d;as=%d:%d;thread_stack=%d:%d" % (data, data, 3 * data, 3 * data, 2 << 20, 2 << 20),
+        )
+        self.assertEqual(result.stdout.split(), [str(2 << 20), "MemoryError"], result.stderr)
+
+    def test_parse_accepts_the_thread_stack_entry(self):
+        self.assertEqual(rlimits.parse("thread_stack=8:8"), [("thread_stack", 8, 8)])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -16,13 +16,24 @@ export {
 } from './sandboxCommand.js'
 export type { SandboxErrorCode, SandboxErrorOptions } from './sandboxError.js'
 export { CAPSULE_ERROR_BRAND, SandboxError } from './sandboxError.js'
+export {
+  generatedEtcDir,
+  generatedEtcFiles,
+  SANDBOX_ETC_BINDS,
+  SANDBOX_USER_NAME,
+  sandboxEtcArgs,
+} from './sandboxEtc.js'
 export type { SandboxLimits } from './sandboxLimits.js'
 export {
+  ADDRESS_SPACE_HEADROOM_BYTES,
   applyLimitsCommand,
   DEFAULT_PRLIMIT_PATH,
   DEFAULT_SANDBOX_LIMITS,
+  memoryLimitEnv,
   rlimitsEnv,
   validateSandboxLimits,
+  WORKER_MALLOC_ARENA_MAX,
+  WORKER_THREAD_STACK_BYTES,
 } from './sandboxLimits.js'
 export type {
   SandboxIdentity,

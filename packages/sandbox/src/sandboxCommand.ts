@@ -1,9 +1,12 @@
 import { lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { dirname, isAbsolute, posix } from 'node:path'
+import { isAbsolute, posix } from 'node:path'
 import { procHardeningArgs } from './procHardening.js'
 import { SandboxError } from './sandboxError.js'
+import { generatedEtcDir, SANDBOX_GID, SANDBOX_HOSTNAME, SANDBOX_UID, sandboxEtcArgs } from './sandboxEtc.js'
 import { applyLimitsCommand, DEFAULT_PRLIMIT_PATH, type SandboxLimits } from './sandboxLimits.js'
+
+export { SANDBOX_GID, SANDBOX_HOSTNAME, SANDBOX_UID } from './sandboxEtc.js'
 
 /** A host directory made visible inside the sandbox on purpose. */
 export interface SandboxMount {
@@ -60,6 +63,11 @@ export interface SandboxRequest {
   limits?: SandboxLimits
   /** prlimit's path; must be visible inside the sandbox (it is when it lives under /usr). */
   prlimitPath?: string
+  /**
+   * The host directory of the generated `/etc` files (default: {@link generatedEtcDir}, made once per
+   * process). Tests of the command line pass a fixed path.
+   */
+  generatedEtcDir?: string
   /** The sandbox never has a network. The field is here so a caller states it. */
   network: false
 }
@@ -84,21 +92,12 @@ export interface HostFilesystem {
   homeDirectories?(): string[]
 }
 
-/** The uid and gid the worker has inside its user namespace. */
-export const SANDBOX_UID = 1000
-/** See {@link SANDBOX_UID}. */
-export const SANDBOX_GID = 1000
-/** The hostname inside the sandbox. */
-export const SANDBOX_HOSTNAME = 'capsule'
 /** Default /dev/shm size: enough for multiprocessing's semaphores, not a second /tmp. */
 export const DEFAULT_SHM_SIZE_BYTES = 16 * 1024 * 1024
 
 // Top-level directories that are symlinks into /usr on merged-/usr distributions and real
 // directories elsewhere: mirrored as whichever they are on the host.
 const ROOT_LIB_DIRS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']
-// /etc is not bound: only what the dynamic loader and time zone handling read. No passwd, no
-// resolv.conf, no ssl certs: the sandbox has no network and no users to look up.
-const ETC_FILES = ['/etc/ld.so.cache', '/etc/localtime']
 // Paths that are the sandbox's own and must not be replaced by a host bind.
 const RESERVED_TARGETS = ['/', '/proc', '/dev', '/tmp', '/etc']
 
@@ -138,8 +137,9 @@ export const realHostFilesystem: HostFilesystem = {
  * read-only /usr and interpreter paths, private size-capped /tmp and /dev/shm, a minimal /dev and
  * /etc, its own /proc with /proc/sys and its kin read-only and kernel views masked, no host home,
  * /run, /var or /sys, a read-only root, a new session (no controlling terminal) and death with its
- * parent. It has no side effects; it reads the host filesystem through `host` only to mirror
- * /bin-style symlinks, skip missing paths and recognise home directories.
+ * parent. Its one side effect is the directory of generated /etc files, made once per process (see
+ * {@link generatedEtcDir}) unless `request.generatedEtcDir` names one; it reads the host filesystem
+ * through `host` only to mirror /bin-style symlinks, skip missing paths and recognise home directories.
  * Throws INVALID_OPTIONS for a malformed request, SANDBOX_UNAVAILABLE for a read-only path that would
  * expose a home directory or the whole host.
  */
@@ -172,16 +172,8 @@ export function buildSandboxCommand(
     if (kind === 'symlink') args.push('--symlink', host.readlink(dir), dir)
     else if (kind === 'dir') args.push('--ro-bind', dir, dir)
   }
-  for (const file of ETC_FILES) {
-    const kind = host.kind(file)
-    const target = kind === 'symlink' ? host.readlink(file) : ''
-    // /etc/localtime is usually a symlink into /usr/share/zoneinfo, which is already visible.
-    if (kind === 'symlink' && posix.resolve(dirname(file), target).startsWith('/usr/')) {
-      args.push('--symlink', target, file)
-    } else if (kind !== 'missing') {
-      args.push('--ro-bind', file, file)
-    }
-  }
+  // /etc: what the loader and distribution packages read, and generated hosts/passwd/group/nsswitch.conf.
+  args.push(...sandboxEtcArgs(host, request.generatedEtcDir ?? generatedEtcDir()))
   const shmSize = request.shmSizeBytes ?? DEFAULT_SHM_SIZE_BYTES
   const proc = procHardeningArgs(host)
   args.push(

@@ -7,7 +7,13 @@ import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { buildSandboxCommand, probeSandbox, SandboxUidPool, seccompSyscallNumber } from '../src/index.js'
+import {
+  buildSandboxCommand,
+  probeSandbox,
+  SANDBOX_ETC_BINDS,
+  SandboxUidPool,
+  seccompSyscallNumber,
+} from '../src/index.js'
 import {
   ATTEMPT,
   PROC_WRITE_PROBE,
@@ -177,7 +183,22 @@ print(json.dumps({'home': attempt(lambda: open(${JSON.stringify(homeSecret)}).re
     expect(seen.root).not.toContain('var')
     expect(seen.root).not.toContain('sys')
     expect(seen.root).not.toContain('home')
-    expect(seen.etc).toEqual(['ld.so.cache', 'localtime'].filter((f) => existsSync(`/etc/${f}`)))
+    const fromHost = SANDBOX_ETC_BINDS.map(({ path }) => path.slice('/etc/'.length)).filter((name) =>
+      existsSync(`/etc/${name}`),
+    )
+    expect(seen.etc).toEqual([...fromHost, 'group', 'hosts', 'nsswitch.conf', 'passwd'].sort())
+    for (const secret of [
+      'shadow',
+      'gshadow',
+      'machine-id',
+      'hostname',
+      'ssh',
+      'resolv.conf',
+      'sudoers',
+      'ssl',
+    ]) {
+      expect(seen.etc).not.toContain(secret)
+    }
     expect(seen.dev).not.toContain('sda')
     expect(seen.dev).not.toContain('vda')
   })

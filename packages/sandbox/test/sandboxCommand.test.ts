@@ -58,6 +58,7 @@ const base: SandboxRequest = {
   args: ['-I', '-m', 'capsule_worker'],
   env: { PYTHONPATH: '/srv/worker', SECRET: 'not-on-argv' },
   readOnlyPaths: [],
+  generatedEtcDir: '/gen',
   mounts: [],
   tmpSizeBytes: 64 * 1024 * 1024,
   keepFds: [3, 4],
@@ -93,21 +94,40 @@ describe('buildSandboxCommand', () => {
     expect(operands(args, '--uid', 1)).toEqual([['1000']])
   })
 
-  test('mirrors merged-/usr symlinks and binds only the loader cache and time zone from /etc', () => {
-    const { args } = buildSandboxCommand(base, fakeHost())
+  test('mirrors merged-/usr symlinks and binds from /etc only what the loader and packages read, plus generated files', () => {
+    const { args } = buildSandboxCommand(
+      base,
+      fakeHost({
+        '/etc/alternatives': 'dir',
+        '/etc/os-release': { link: '../usr/lib/os-release' },
+        '/etc/shadow': 'file',
+        '/etc/machine-id': 'file',
+        '/etc/hostname': 'file',
+        '/etc/ssh': 'dir',
+        '/etc/resolv.conf': 'file',
+        '/etc/pip.conf': 'file',
+      }),
+    )
     expect(operands(args, '--symlink', 2)).toEqual([
       ['usr/bin', '/bin'],
       ['usr/sbin', '/sbin'],
       ['usr/lib', '/lib'],
       ['usr/lib64', '/lib64'],
       ['/usr/share/zoneinfo/Europe/Paris', '/etc/localtime'],
+      ['../usr/lib/os-release', '/etc/os-release'],
     ])
-    expect(operands(args, '--ro-bind', 2)).toContainEqual(['/etc/ld.so.cache', '/etc/ld.so.cache'])
-    expect(args.filter((a) => a.startsWith('/etc/'))).toEqual([
-      '/etc/ld.so.cache',
-      '/etc/ld.so.cache',
-      '/etc/localtime',
+    const etc = operands(args, '--ro-bind', 2).filter(([, target]) => target!.startsWith('/etc'))
+    expect(etc).toEqual([
+      ['/etc/ld.so.cache', '/etc/ld.so.cache'],
+      ['/etc/alternatives', '/etc/alternatives'],
+      ['/gen/hosts', '/etc/hosts'],
+      ['/gen/passwd', '/etc/passwd'],
+      ['/gen/group', '/etc/group'],
+      ['/gen/nsswitch.conf', '/etc/nsswitch.conf'],
     ])
+    for (const secret of ['shadow', 'machine-id', 'hostname', 'ssh', 'resolv.conf', 'pip.conf']) {
+      expect(args).not.toContain(`/etc/${secret}`)
+    }
   })
 
   test('binds real top-level library directories on a host without merged /usr', () => {
@@ -139,6 +159,10 @@ describe('buildSandboxCommand', () => {
     expect(binds).toEqual([
       '/usr',
       '/etc/ld.so.cache',
+      '/gen/hosts',
+      '/gen/passwd',
+      '/gen/group',
+      '/gen/nsswitch.conf',
       '/srv/worker',
       '/opt/py/bin/python3.11',
       '/opt/py/lib/python3.11',

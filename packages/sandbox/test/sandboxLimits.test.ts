@@ -4,6 +4,7 @@ import {
   applyLimitsCommand,
   createWorkerCgroup,
   DEFAULT_SANDBOX_LIMITS,
+  memoryLimitEnv,
   probeSandbox,
   rlimitsEnv,
   type SandboxLimits,
@@ -20,12 +21,19 @@ const limits = (overrides: Partial<SandboxLimits>): SandboxLimits => ({
   ...overrides,
 })
 
+const GiB2 = 2 * 1024 * MiB
+
 describe('rlimitsEnv', () => {
   test('spells every finite limit for the worker, soft = hard, CPU hard a second later, no core dumps', () => {
     expect(rlimitsEnv(limits({ memoryBytes: 256 * MiB, cpuSeconds: 5 }))).toBe(
-      `core=0:0;as=${256 * MiB}:${256 * MiB};nproc=64:64;nofile=256:256;fsize=${64 * MiB}:${64 * MiB};cpu=5:6`,
+      `core=0:0;data=${256 * MiB}:${256 * MiB};as=${256 * MiB + GiB2}:${256 * MiB + GiB2};nproc=64:64;nofile=256:256;fsize=${64 * MiB}:${64 * MiB};cpu=5:6;thread_stack=${2 * MiB}:${2 * MiB}`,
     )
-    expect(rlimitsEnv(limits({ memoryBytes: Number.POSITIVE_INFINITY }))).not.toContain('as=')
+    const unlimited = rlimitsEnv(limits({ memoryBytes: Number.POSITIVE_INFINITY }))
+    expect(unlimited).not.toMatch(/as=|data=|thread_stack=/)
+  })
+  test('a memory limit sets MALLOC_ARENA_MAX for the worker, and no limit sets nothing', () => {
+    expect(memoryLimitEnv({ memoryBytes: 256 * MiB })).toEqual({ MALLOC_ARENA_MAX: '4' })
+    expect(memoryLimitEnv({ memoryBytes: Number.POSITIVE_INFINITY })).toEqual({})
   })
 })
 
@@ -39,7 +47,8 @@ describe('applyLimitsCommand', () => {
       command: '/usr/bin/prlimit',
       args: [
         '--core=0:0',
-        `--as=${256 * MiB}:${256 * MiB}`,
+        `--data=${256 * MiB}:${256 * MiB}`,
+        `--as=${256 * MiB + GiB2}:${256 * MiB + GiB2}`,
         '--nproc=64:64',
         '--nofile=256:256',
         `--fsize=${64 * MiB}:${64 * MiB}`,

@@ -28,7 +28,7 @@ export interface Limits {
   heartbeatTimeoutMs: number
   /** Output coalescing delay in the worker. */
   outputFlushMs: number
-  /** Worker address-space limit in MiB (RLIMIT_AS, and cgroup memory.max where available). 0 = none. */
+  /** Worker memory limit in MiB (RLIMIT_DATA, RLIMIT_AS 2 GiB above it, and cgroup memory.max where available). 0 = none. */
   memoryMb: number
   /** Processes and threads of a worker (a cgroup pids limit where available, RLIMIT_NPROC). 0 = none. */
   maxProcesses: number
@@ -84,7 +84,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   heartbeatTimeoutMs: 30_000,
   outputFlushMs: 10,
   memoryMb: 1024,
-  maxProcesses: 128,
+  maxProcesses: 512,
   maxOpenFiles: 256,
   maxFileSizeMb: 64,
   cpuSeconds: 0,

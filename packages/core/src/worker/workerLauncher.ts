@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream'
-import type { SandboxUidPool } from '@capsule/sandbox'
+import { memoryLimitEnv, type SandboxUidPool } from '@capsule/sandbox'
 import { CapsuleError } from '../errors.js'
 import type { CodecName } from '../protocol/codec.js'
 import {
@@ -13,6 +13,11 @@ import {
 } from '../sandbox/index.js'
 import { workerReadOnlyPaths } from '../sandbox/prepareSandbox.js'
 import type { Limits } from '../session/limits.js'
+import {
+  MATPLOTLIB_FONT_CACHE_ENV,
+  MATPLOTLIB_FONT_CACHE_TARGET,
+  matplotlibFontCache,
+} from './matplotlibFontCache.js'
 import type { PythonInterpreterInfo } from './pythonInterpreter.js'
 import { buildWorkerCommand } from './workerCommand.js'
 import type { WorkerCommand } from './workerProcess.js'
@@ -61,7 +66,20 @@ export function buildWorkerLaunch(options: WorkerLaunchOptions): WorkerCommand {
   const { interpreter, limits } = options
   const sandboxLimits = sandboxLimitsOf(limits)
   // The worker applies its rlimits itself, first thing, from CAPSULE_RLIMITS (no prlimit exec).
-  const env = { ...options.env, CAPSULE_RLIMITS: rlimitsEnv(sandboxLimits) }
+  const env: Record<string, string> = {
+    ...memoryLimitEnv(sandboxLimits),
+    ...options.env,
+    CAPSULE_RLIMITS: rlimitsEnv(sandboxLimits),
+  }
+  // matplotlib's font list, built once by the host; the worker copies it into a directory of its own.
+  const fontCache = matplotlibFontCache(interpreter)
+  const fontCacheMounts: SandboxMount[] = fontCache
+    ? [{ source: fontCache, target: MATPLOTLIB_FONT_CACHE_TARGET, write: false }]
+    : []
+  if (fontCache) {
+    env[MATPLOTLIB_FONT_CACHE_ENV] =
+      options.sandbox.mode === 'none' ? fontCache : MATPLOTLIB_FONT_CACHE_TARGET
+  }
   if (options.sandbox.mode === 'none') {
     const plain = buildWorkerCommand({ interpreter, codecs: options.codecs, env, cwd: options.cwd })
     return { ...plain, classifyExit: (exit) => classifyLimitExit(exit, limits, null) }
@@ -78,7 +96,7 @@ export function buildWorkerLaunch(options: WorkerLaunchOptions): WorkerCommand {
       env: inner.env,
       cwd: '/tmp',
       readOnlyPaths: workerReadOnlyPaths(interpreter),
-      mounts: [...options.sandbox.mounts],
+      mounts: [...options.sandbox.mounts, ...fontCacheMounts],
       tmpSizeBytes: limits.tmpSizeMb * MIB,
       keepFds: [3, 4],
       seccomp: { fd: SECCOMP_FD },
