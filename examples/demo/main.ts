@@ -30,6 +30,24 @@ const CELLS: Array<[title: string, code: string]> = [
     'a third-party capability, sync and async',
     'kv_set("greeting", "hi")\nawait asyncio.gather(kv_get("greeting"), kv_get("missing"))',
   ],
+  [
+    'a data cell: numpy, pandas and a plot (when the interpreter has them)',
+    [
+      'import sys',
+      'try:',
+      '    import numpy as np, pandas as pd, matplotlib.pyplot as plt',
+      'except ImportError as missing:',
+      '    np = None',
+      '    print(f"skipped: {missing.name} is not installed for {sys.executable}; install numpy, pandas and"',
+      '          " matplotlib for it (Debian: apt-get install python3-numpy python3-pandas python3-matplotlib,"',
+      '          " then python: \'/usr/bin/python3\')")',
+      'if np is not None:',
+      '    df = pd.DataFrame({"x": np.arange(10)})',
+      '    df["y"] = df.x ** 2',
+      '    df.plot(x="x", y="y", title="y = x squared")',
+      'df.describe().loc[["mean", "max"]] if np is not None else "no data stack here"',
+    ].join('\n'),
+  ],
   ['input() answered by the host', 'name = input("Your name? ")\nf"Hello, {name}!"'],
   [
     'an escape attempt, refused',
@@ -41,6 +59,8 @@ async function main(): Promise<void> {
   const workspace = await mkdtemp(join(tmpdir(), 'capsule-demo-'))
   const options: CapsuleOptions = {
     level: 'standard',
+    // CAPSULE_DEMO_PYTHON=/usr/bin/python3 picks an interpreter (e.g. one with Debian's numpy and pandas).
+    ...(process.env.CAPSULE_DEMO_PYTHON ? { python: process.env.CAPSULE_DEMO_PYTHON } : {}),
     providers: [fsProvider({ roots: [{ path: workspace, write: true }] }), kvProvider({ store: new Map() })],
     onInput: ({ prompt }) => {
       console.log(`  [host] input requested: ${JSON.stringify(prompt)} → answering "Ada"`)
