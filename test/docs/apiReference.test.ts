@@ -1,7 +1,7 @@
 // docs/api is generated from the JSDoc of every package's public exports (`pnpm docs:api`, TypeDoc with
 // typedoc.json). This regenerates it into a temp dir, once, and fails on any difference, so the
 // checked-in reference cannot fall behind the code.
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
@@ -21,13 +21,22 @@ function listFiles(root: string): string[] {
 let fresh: string
 let generator: { status: number | null; output: string }
 
-beforeAll(() => {
+// Asynchronously: a worker whose event loop is blocked for long misses vitest's own RPC deadlines.
+beforeAll(async () => {
   fresh = mkdtempSync(join(tmpdir(), 'capsule-api-docs-'))
-  const run = spawnSync(process.execPath, [join(REPO, 'node_modules/typedoc/bin/typedoc'), '--out', fresh], {
-    cwd: REPO,
-    encoding: 'utf8',
+  generator = await new Promise((resolveRun) => {
+    const child = spawn(process.execPath, [join(REPO, 'node_modules/typedoc/bin/typedoc'), '--out', fresh], {
+      cwd: REPO,
+    })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8')
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8')
+    })
+    child.on('close', (status) => resolveRun({ status, output }))
   })
-  generator = { status: run.status, output: `${run.stdout}${run.stderr}` }
 }, 120_000)
 
 afterAll(() => {

@@ -2,10 +2,11 @@
 // tarballs with npm into a fresh project outside the repository, and run a cell with a provider there,
 // sandboxed and not. Nothing from the workspace leaks in: no workspace: or catalog: ranges, no sources
 // resolved through the monorepo.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 
 const REPO = resolve(import.meta.dirname, '../..')
@@ -22,24 +23,42 @@ const PACKAGE_DIRS = [
   }
 })
 
+// Child processes run asynchronously: a test worker whose event loop is blocked for minutes misses
+// vitest's own RPC deadlines.
+const run = promisify(execFile)
+
+/** Runs a command, failing with what it printed. */
+async function exec(
+  command: string,
+  args: string[],
+  options: { cwd?: string; timeout?: number } = {},
+): Promise<{ stdout: string; stderr: string }> {
+  try {
+    return await run(command, args, { ...options, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+  } catch (error) {
+    const failed = error as { stdout?: string; stderr?: string; message: string }
+    throw new Error(
+      `${command} ${args.join(' ')} failed: ${failed.message}\n${failed.stdout ?? ''}\n${failed.stderr ?? ''}`,
+    )
+  }
+}
+
 /** Runs pnpm, failing with what it printed. */
-function pnpm(cwd: string, args: string[]): void {
-  const run = spawnSync('npx', [...PNPM, ...args], { cwd, encoding: 'utf8' })
-  if (run.status !== 0)
-    throw new Error(`pnpm ${args.join(' ')} in ${cwd} failed:\n${run.stdout}\n${run.stderr}`)
+async function pnpm(cwd: string, args: string[]): Promise<void> {
+  await exec('npx', [...PNPM, ...args], { cwd })
 }
 
 let work: string
 let tarballs: string[] = []
 
-beforeAll(() => {
+beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'capsule-pack-'))
   // A sandboxed worker runs as an unprivileged uid when the host is root: it must reach the
   // installed worker sources, as it would in any project directory others may read.
   chmodSync(work, 0o755)
   // Dependencies first: each package's prepack builds it against the others' dist.
-  pnpm(REPO, ['build'])
-  for (const dir of PACKAGE_DIRS) pnpm(dir, ['pack', '--pack-destination', work])
+  await pnpm(REPO, ['build'])
+  for (const dir of PACKAGE_DIRS) await pnpm(dir, ['pack', '--pack-destination', work])
   tarballs = readdirSync(work)
     .filter((name) => name.endsWith('.tgz'))
     .map((name) => join(work, name))
@@ -64,7 +83,7 @@ describe('the packed packages', () => {
     }
   })
 
-  test('a fresh npm project outside the repo installs them and runs a cell with a provider, sandboxed and not', () => {
+  test('a fresh npm project outside the repo installs them and runs a cell with a provider, sandboxed and not', async () => {
     const project = join(work, 'app')
     execFileSync('mkdir', ['-p', join(project, 'workspace')])
     writeFileSync(join(project, 'workspace', 'hello.txt'), 'hello from the workspace')
@@ -72,9 +91,8 @@ describe('the packed packages', () => {
       join(project, 'package.json'),
       JSON.stringify({ name: 'app', private: true, type: 'module' }),
     )
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], {
+    await exec('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], {
       cwd: project,
-      stdio: 'pipe',
       timeout: 240_000,
     })
     writeFileSync(
@@ -93,9 +111,9 @@ describe('the packed packages', () => {
         '}',
       ].join('\n'),
     )
-    const run = spawnSync(process.execPath, ['main.mjs'], { cwd: project, encoding: 'utf8', timeout: 60_000 })
-    expect(run.stderr).toBe('')
-    expect(run.stdout).toContain("none none 'HELLO FROM THE WORKSPACE'")
-    if (run.stdout.includes('bwrap')) expect(run.stdout).toContain("bwrap bwrap 'HELLO FROM THE WORKSPACE'")
+    const cell = await exec(process.execPath, ['main.mjs'], { cwd: project, timeout: 60_000 })
+    expect(cell.stderr).toBe('')
+    expect(cell.stdout).toContain("none none 'HELLO FROM THE WORKSPACE'")
+    if (cell.stdout.includes('bwrap')) expect(cell.stdout).toContain("bwrap bwrap 'HELLO FROM THE WORKSPACE'")
   }, 300_000)
 })
