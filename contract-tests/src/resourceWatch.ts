@@ -6,7 +6,8 @@ import { AsyncResource, createHook, executionAsyncId } from 'node:async_hooks'
  * are destroyed by the garbage collector even after a proper close (and Node creates the handle outside
  * any async scope, so it could not be traced to the call anyway); undici's request record is destroyed
  * by the garbage collector too, even after a request that completed; and even a synchronous
- * crypto.randomBytes() creates a request object. Everything else counts: timers, immediates, sockets,
+ * crypto.randomBytes() creates a request object; Node 24's web streams mark a stream's end with a
+STREAM_END_OF_STREAM resource the garbage collector destroys. Everything else counts: timers, immediates, sockets,
  * servers, pipes, child processes, DNS and fs requests.
  */
 export const BENIGN_RESOURCE_TYPES: ReadonlySet<string> = new Set([
@@ -16,6 +17,7 @@ export const BENIGN_RESOURCE_TYPES: ReadonlySet<string> = new Set([
   'FILEHANDLECLOSEREQ',
   'UNDICI_REQUEST',
   'RANDOMBYTESREQUEST',
+  'STREAM_END_OF_STREAM',
 ])
 
 /** How many event-loop turns to give destroy hooks: they run a turn after a timer is cleared or a handle closed. */

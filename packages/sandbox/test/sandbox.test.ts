@@ -140,12 +140,18 @@ print(json.dumps({'tcp': attempt(lambda: socket.create_connection(('127.0.0.1', 
     const servers = [createServer((s) => s.destroy()), createServer((s) => s.destroy())]
     await listen(servers[0]!, socketPath)
     await listen(servers[1]!, abstractName)
-    // libuv binds an abstract name padded with NULs to the full sun_path (108 bytes).
+    // Older libuv (Node 20) binds an abstract name padded with NULs to the full sun_path (108 bytes);
+    // newer libuv (Node 24) binds the exact name: try the exact name, then the padded one.
     const code = `${ATTEMPT}
 def connect(address):
     s = socket.socket(socket.AF_UNIX); s.connect(address)
+def connect_abstract(name):
+    try:
+        connect(name)
+    except ConnectionRefusedError:
+        connect(name.ljust(108, '\\0'))
 print(json.dumps({'path': attempt(lambda: connect(${JSON.stringify(socketPath)})),
-  'abstract': attempt(lambda: connect(${JSON.stringify(abstractName)}.ljust(108, '\\0')))}))`
+  'abstract': attempt(lambda: connect_abstract(${JSON.stringify(abstractName)}))}))`
     try {
       // Sanity: the same code outside the sandbox reaches both.
       const outside = await new Promise<string>((resolve, reject) => {
