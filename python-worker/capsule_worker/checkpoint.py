@@ -1,0 +1,414 @@
+"""Checkpoint and restore of a session's namespace, between cells.
+
+CPython cannot snapshot a running frame, so a checkpoint holds what can be rebuilt: the sources of
+the definitions (imports, ``def``, ``class``) the cells made, one pickle of the user's data, the
+``random`` module's state and the hash seed. The pickle stores injected capabilities, modules and
+top-level definitions as references, so restoring re-attaches what the restoring session grants
+and re-imports modules instead of carrying them. Functions that are not top-level definitions
+(lambdas, closures) travel by value: their code, defaults and the data they close over.
+
+The host signs the bytes and never unpickles them; a restore runs only inside a (sandboxed) worker,
+under the restoring session's policy.
+"""
+
+import ast
+import io
+import marshal
+import pickle
+import re
+import sys
+import types
+
+#: Version of the payload layout; a restore refuses any other.
+FORMAT = 1
+
+_DEFINITION_LINE = re.compile(r"^[ \t]*(?:import|from|def|class|async[ \t]+def|@)\b", re.M)
+_HISTORY_NAME = re.compile(r"^_(?:_{0,2}|\d+)$")
+_MAGIC_LINE = re.compile(r"^[ \t]*[%!].*$", re.M)
+_DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def may_define(source):
+    """Cheap test, run on every cell: could this cell bind an import, a function or a class?"""
+    return _DEFINITION_LINE.search(source) is not None
+
+
+class Unrestorable(Exception):
+    """A checkpoint this worker cannot load (format, interpreter); the message says why."""
+
+
+class MissingCapability:
+    """Stands where a capability the restoring session does not grant was referenced.
+
+    Calling it raises NameError, as using an absent capability's name does.
+    """
+
+    __slots__ = ("capability_id",)
+
+    def __init__(self, capability_id):
+        self.capability_id = capability_id
+
+    def __call__(self, *args, **kwargs):
+        raise NameError("capability %s is not granted in this session" % self.capability_id)
+
+    def __repr__(self):
+        return "<missing capability %s>" % self.capability_id
+
+
+class MissingDefinition(MissingCapability):
+    """Stands where a definition that failed to re-run was referenced."""
+
+    __slots__ = ()
+
+    def __call__(self, *args, **kwargs):
+        raise NameError("%s was not redefined when the session was restored" % self.capability_id)
+
+    def __repr__(self):
+        return "<missing definition %s>" % self.capability_id
+
+
+def take(namespace, hidden, capability_ids, cell_sources):
+    """Checkpoint ``namespace``.
+
+    ``hidden``: names the worker put there itself (never saved). ``capability_ids``: ``id(stub)`` →
+    capability id for every injected capability function. ``cell_sources``: the sources of the cells
+    that may define code, in the order they ran. Returns ``(payload, summary)``: the bytes to sign
+    and a summary for the host (names saved by kind, names lost with their reason).
+    """
+    definitions, defined_names = _definitions(cell_sources)
+    data, redefined = {}, []
+    for name, value in namespace.items():
+        if name in hidden and hidden[name] is value:
+            continue
+        if name.startswith("__") or _HISTORY_NAME.match(name):
+            continue
+        if name in defined_names and _is_definition_value(value, namespace):
+            redefined.append(name)
+            continue
+        data[name] = value
+    lost = []
+    blob = None
+    while blob is None:
+        try:
+            blob = _dumps(data, namespace, capability_ids)
+        except Exception:
+            failures = _find_failures(data, namespace, capability_ids)
+            if not failures:
+                raise
+            for name, reason in failures:
+                lost.append({"name": name, "reason": reason})
+                del data[name]
+    random_state = sys.modules["random"].getstate() if "random" in sys.modules else None
+    payload = pickle.dumps(
+        {
+            "format": FORMAT,
+            "python": _python_tag(),
+            "definitions": definitions,
+            "names": sorted(data),
+            "data": blob,
+            "random": random_state,
+        },
+        protocol=5,
+    )
+    summary = {"data": sorted(data), "redefined": sorted(redefined), "lost": lost}
+    return payload, summary
+
+
+def restore(namespace, payload, stubs):
+    """Rebuild ``namespace`` from a checkpoint ``payload``; returns the restore report.
+
+    ``stubs``: capability id → the function this session injected for it. Definitions run first
+    (so classes exist for their instances), then the data is unpickled.
+    """
+    try:
+        state = pickle.loads(payload)
+    except Exception as exc:
+        raise Unrestorable("the checkpoint could not be read: %s" % _describe(exc)) from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise Unrestorable("checkpoint format %r is not %d" % (_get(state, "format"), FORMAT))
+    if state.get("python") != _python_tag():
+        raise Unrestorable(
+            "the checkpoint was taken with Python %s; this worker runs %s"
+            % (_get(state, "python"), _python_tag())
+        )
+    lost, redefined = [], []
+    for index, source in enumerate(state.get("definitions") or ()):
+        names = _bound_names(source)
+        try:
+            code = compile(source, "<restored-definition-%d>" % (index + 1), "exec")
+            exec(code, namespace)
+        except BaseException as exc:  # a failing import or decorator loses its names only
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            for name in names:
+                lost.append({"name": name, "reason": "definition failed: %s" % _describe(exc)})
+            continue
+        redefined.extend(n for n in names if n not in redefined)
+    redefined = [n for n in redefined if n not in {item["name"] for item in lost}]
+    missing = set()
+    data = {}
+    try:
+        data = _loads(state["data"], namespace, stubs, missing)
+    except Exception as exc:
+        names = state.get("names") or ()
+        lost.extend({"name": n, "reason": "unpickling failed: %s" % _describe(exc)} for n in names)
+    restored = []
+    for name, value in data.items():
+        if isinstance(value, MissingCapability):
+            lost.append({"name": name, "reason": _missing_reason(value)})
+            continue
+        namespace[name] = value
+        restored.append(name)
+    if state.get("random") is not None:
+        import random
+
+        random.setstate(state["random"])
+    return {
+        "restored": sorted(restored),
+        "redefined": sorted(redefined),
+        "lost": lost,
+        "missingCapabilities": sorted(missing),
+    }
+
+
+# ── pickling ─────────────────────────────────────────────────────────────────────────────────────
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, file, namespace, capability_ids):
+        super().__init__(file, protocol=5)
+        self._ns = namespace
+        self._caps = capability_ids
+
+    def persistent_id(self, obj):
+        cap = self._caps.get(id(obj))
+        if cap is not None:
+            return ("capability", cap)
+        if isinstance(obj, types.ModuleType):
+            return ("module", obj.__name__)
+        if isinstance(obj, (types.FunctionType, type)) and _is_definition_value(obj, self._ns):
+            return ("definition", obj.__qualname__)
+        return None
+
+    def reducer_override(self, obj):
+        if type(obj) is types.FunctionType and obj.__globals__ is self._ns:
+            return _reduce_function(obj)
+        if isinstance(obj, type) and obj.__module__ == self._ns.get("__name__"):
+            raise pickle.PicklingError("class %s is not a top-level definition" % obj.__qualname__)
+        return NotImplemented
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file, namespace, stubs, missing):
+        super().__init__(file)
+        self._ns = namespace
+        self._stubs = stubs
+        self._missing = missing
+
+    def persistent_load(self, pid):
+        kind, ref = pid
+        if kind == "capability":
+            stub = self._stubs.get(ref)
+            if stub is None:
+                self._missing.add(ref)
+                return MissingCapability(ref)
+            return stub
+        if kind == "module":
+            import importlib
+
+            return importlib.import_module(ref)
+        if kind == "definition":
+            value = self._ns.get(ref)
+            return value if value is not None else MissingDefinition(ref)
+        raise pickle.UnpicklingError("unknown reference kind %r" % (kind,))
+
+
+def _dumps(data, namespace, capability_ids):
+    buffer = io.BytesIO()
+    _Pickler(buffer, namespace, capability_ids).dump(data)
+    return buffer.getvalue()
+
+
+def _loads(blob, namespace, stubs, missing):
+    global _RESTORING_GLOBALS
+    _RESTORING_GLOBALS = namespace
+    try:
+        return _Unpickler(io.BytesIO(blob), namespace, stubs, missing).load()
+    finally:
+        _RESTORING_GLOBALS = None
+
+
+def _find_failures(data, namespace, capability_ids):
+    failures = []
+    for name, value in data.items():
+        try:
+            _dumps({name: value}, namespace, capability_ids)
+        except Exception as exc:
+            failures.append((name, _unpicklable_reason(value, exc)))
+    return failures
+
+
+# Functions travel by value: code (marshal, same interpreter only — the format records it), name,
+# defaults, closure contents and attributes. Their globals are the restoring namespace.
+_RESTORING_GLOBALS = None
+_EMPTY_CELL = ("capsule-empty-cell",)
+
+
+def _reduce_function(fn):
+    closure = None
+    if fn.__closure__ is not None:
+        closure = tuple(_cell_value(cell) for cell in fn.__closure__)
+    state = (
+        marshal.dumps(fn.__code__),
+        fn.__name__,
+        fn.__qualname__,
+        fn.__defaults__,
+        fn.__kwdefaults__,
+        closure,
+        fn.__dict__ or None,
+    )
+    return (_rebuild_function, state)
+
+
+def _cell_value(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return _EMPTY_CELL
+
+
+def _rebuild_function(code, name, qualname, defaults, kwdefaults, closure, attributes):
+    cells = None
+    if closure is not None:
+        cells = tuple(
+            types.CellType() if value == _EMPTY_CELL else types.CellType(value) for value in closure
+        )
+    namespace = _RESTORING_GLOBALS if _RESTORING_GLOBALS is not None else {}
+    fn = types.FunctionType(marshal.loads(code), namespace, name, defaults, cells)
+    fn.__qualname__ = qualname
+    fn.__kwdefaults__ = kwdefaults
+    if attributes:
+        fn.__dict__.update(attributes)
+    return fn
+
+
+_rebuild_function.__module__ = __name__
+
+
+# ── definitions ──────────────────────────────────────────────────────────────────────────────────
+
+
+def _definitions(cell_sources):
+    """The top-level imports, functions and classes of the cells, as sources, and the names they bind."""
+    definitions, names = [], set()
+    for source in cell_sources:
+        tree = _parse(source)
+        if tree is None:
+            continue
+        for node in tree.body:
+            if isinstance(node, _DEFINITIONS):
+                text = ast.unparse(node)
+                definitions.append(text)
+                names.update(_node_names(node))
+    return definitions, names
+
+
+def _parse(source):
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        pass
+    try:  # a cell with magics: the Python around them still defines what it defines
+        return ast.parse(_MAGIC_LINE.sub("pass", source))
+    except SyntaxError:
+        return None
+
+
+def _node_names(node):
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        out = []
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            out.append(alias.asname or alias.name.split(".")[0])
+        return out
+    return [node.name]
+
+
+def _bound_names(source):
+    tree = _parse(source)
+    if tree is None:
+        return []
+    return [name for node in tree.body if isinstance(node, _DEFINITIONS) for name in _node_names(node)]
+
+
+def _is_definition_value(value, namespace):
+    if isinstance(value, types.ModuleType):
+        return True
+    if isinstance(value, types.FunctionType):
+        return value.__globals__ is namespace and namespace.get(value.__qualname__) is value
+    if isinstance(value, type):
+        return value.__module__ == namespace.get("__name__") and namespace.get(value.__qualname__) is value
+    return False
+
+
+# ── reasons ──────────────────────────────────────────────────────────────────────────────────────
+
+
+def _unpicklable_reason(value, exc):
+    import io as _io
+
+    kinds = (
+        (_io.IOBase, "open file"),
+        (types.GeneratorType, "generator"),
+        (types.AsyncGeneratorType, "generator"),
+        (types.CoroutineType, "running task"),
+        (types.FrameType, "frame"),
+    )
+    for kind, reason in kinds:
+        if isinstance(value, kind):
+            return "unpicklable: %s" % reason
+    socket = sys.modules.get("socket")
+    if socket is not None and isinstance(value, socket.socket):
+        return "unpicklable: socket"
+    threading = sys.modules.get("threading")
+    if threading is not None and isinstance(value, threading.Thread):
+        return "unpicklable: thread"
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is not None and isinstance(value, asyncio.Future):
+        return "unpicklable: running task"
+    text = str(exc)
+    for needle, reason in (
+        ("TextIOWrapper", "open file"),
+        ("BufferedReader", "open file"),
+        ("BufferedWriter", "open file"),
+        ("'socket'", "socket"),
+        ("'generator'", "generator"),
+        ("'coroutine'", "running task"),
+    ):
+        if needle in text:
+            return "unpicklable: %s inside" % reason
+    if isinstance(exc, TypeError) and text.startswith("cannot pickle"):
+        return "unpicklable: C object without a reducer (%s)" % text
+    return "unpicklable: %s" % _describe(exc)
+
+
+def _missing_reason(value):
+    if isinstance(value, MissingDefinition):
+        return "its definition %s was not restored" % value.capability_id
+    return "capability %s is not granted" % value.capability_id
+
+
+def _describe(exc):
+    text = str(exc)
+    return "%s: %s" % (type(exc).__name__, text) if text else type(exc).__name__
+
+
+def _python_tag():
+    import importlib.util
+
+    return "%d.%d.%d/%s" % (sys.version_info[:3] + (importlib.util.MAGIC_NUMBER.hex(),))
+
+
+def _get(state, key):
+    return state.get(key) if isinstance(state, dict) else None

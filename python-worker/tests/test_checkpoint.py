@@ -1,0 +1,219 @@
+import io
+import pickle
+import random
+import socket
+import threading
+import unittest
+
+from capsule_worker import checkpoint
+
+
+def _session(cells, hidden_extra=None):
+    """A namespace built by running ``cells`` as the worker would, with one injected capability."""
+
+    def read_file(path):
+        return "contents of %s" % path
+
+    namespace = {"__name__": "__main__", "read_file": read_file}
+    hidden = dict(namespace)
+    if hidden_extra:
+        hidden.update(hidden_extra)
+        namespace.update(hidden_extra)
+    for source in cells:
+        exec(compile(source, "<cell>", "exec"), namespace)
+    return namespace, hidden, {id(read_file): "fs.read"}
+
+
+def _fresh(granted=True):
+    def read_file(path):
+        return "restored %s" % path
+
+    namespace = {"__name__": "__main__", "read_file": read_file} if granted else {"__name__": "__main__"}
+    return namespace, ({"fs.read": read_file} if granted else {})
+
+
+def _round_trip(cells, granted=True):
+    namespace, hidden, caps = _session(cells)
+    payload, summary = checkpoint.take(namespace, hidden, caps, [c for c in cells if checkpoint.may_define(c)])
+    fresh, stubs = _fresh(granted)
+    report = checkpoint.restore(fresh, payload, stubs)
+    return fresh, report, summary
+
+
+class RoundTripTest(unittest.TestCase):
+    def test_data_types_come_back_equal(self):
+        ns, report, _ = _round_trip(
+            ["a = 1\nb = 'two'\nc = [1, 2.5, None, b'x']\nd = {'k': (1, 2), 3: {4}}\ne = frozenset([1])\nf = 10**40"]
+        )
+        self.assertEqual(ns["c"], [1, 2.5, None, b"x"])
+        self.assertEqual(ns["d"], {"k": (1, 2), 3: {4}})
+        self.assertEqual(ns["f"], 10**40)
+        self.assertEqual(report["restored"], ["a", "b", "c", "d", "e", "f"])
+        self.assertEqual(report["lost"], [])
+
+    def test_identity_between_names_is_kept(self):
+        ns, _, _ = _round_trip(["a = [1]\nb = a\nc = {'self': a}"])
+        self.assertIs(ns["a"], ns["b"])
+        self.assertIs(ns["c"]["self"], ns["a"])
+
+    def test_functions_and_classes_are_redefined_and_instances_restored(self):
+        ns, report, _ = _round_trip(
+            [
+                "import json\nclass Point:\n    def __init__(self, x):\n        self.x = x\n    def twice(self):\n        return self.x * 2\n",
+                "def helper(v):\n    return json.dumps(v)\np = Point(21)\nitems = [Point(1), helper]",
+            ]
+        )
+        self.assertEqual(ns["p"].twice(), 42)
+        self.assertIs(type(ns["p"]), ns["Point"])
+        self.assertIs(ns["items"][1], ns["helper"])
+        self.assertEqual(ns["helper"]([1]), "[1]")
+        self.assertEqual(report["redefined"], ["Point", "helper", "json"])
+        self.assertEqual(report["restored"], ["items", "p"])
+
+    def test_closures_over_data_and_lambdas_travel_by_value(self):
+        ns, report, _ = _round_trip(
+            [
+                "def make_adder(n):\n    def add(x):\n        return x + n + offset\n    return add\n",
+                "offset = 100\nadd5 = make_adder(5)\nsquare = lambda v: v * v\n",
+            ]
+        )
+        self.assertEqual(ns["add5"](1), 106)
+        self.assertEqual(ns["square"](7), 49)
+        ns["offset"] = 0
+        self.assertEqual(ns["add5"](1), 6, "the function's globals are the restored namespace")
+        self.assertIn("add5", report["restored"])
+
+    def test_modules_bound_to_names_are_reimported(self):
+        ns, report, _ = _round_trip(["import importlib\nm = importlib.import_module('json')\nimport os.path as osp"])
+        import json
+        import os.path
+
+        self.assertIs(ns["m"], json)
+        self.assertIs(ns["osp"], os.path)
+        self.assertIn("m", report["restored"])
+        self.assertIn("osp", report["redefined"])
+
+    def test_capability_stubs_reattach_to_the_restoring_sessions_function(self):
+        ns, report, _ = _round_trip(["reader = read_file\ntools = {'read': read_file}"])
+        self.assertEqual(ns["reader"]("x"), "restored x")
+        self.assertIs(ns["tools"]["read"], ns["read_file"])
+        self.assertEqual(report["missingCapabilities"], [])
+
+    def test_a_capability_the_restoring_policy_does_not_grant_is_absent_and_listed(self):
+        ns, report, _ = _round_trip(["reader = read_file\ntools = [read_file]"], granted=False)
+        self.assertNotIn("read_file", ns)
+        self.assertNotIn("reader", ns)
+        self.assertEqual(report["missingCapabilities"], ["fs.read"])
+        self.assertEqual(report["lost"], [{"name": "reader", "reason": "capability fs.read is not granted"}])
+        with self.assertRaisesRegex(NameError, "fs.read is not granted"):
+            ns["tools"][0]("x")
+
+    def test_random_state_continues(self):
+        namespace, hidden, caps = _session(["import random\nrandom.seed(7)\nrandom.random()"])
+        payload, _ = checkpoint.take(namespace, hidden, caps, ["import random"])
+        expected = random.random()
+        random.seed(1234)
+        checkpoint.restore(_fresh()[0], payload, {})
+        self.assertEqual(random.random(), expected)
+
+    def test_worker_names_and_output_history_are_not_saved(self):
+        namespace, hidden, caps = _session(["x = 1"], {"display": print})
+        namespace.update({"_": 1, "__": 2, "_3": 3, "__builtins__": {}})
+        _, summary = checkpoint.take(namespace, hidden, caps, [])
+        self.assertEqual(summary["data"], ["x"])
+
+    def test_definitions_of_a_cell_with_magics_are_found(self):
+        self.assertTrue(checkpoint.may_define("%time x = 1\ndef f():\n    return 1"))
+        defs, names = checkpoint._definitions(["%time x = 1\ndef f():\n    return 1\n!ls"])
+        self.assertEqual(names, {"f"})
+        self.assertEqual(len(defs), 1)
+
+
+class LossReportTest(unittest.TestCase):
+    def _lost(self, setup):
+        namespace, hidden, caps = _session(["keep = 1"])
+        setup(namespace)
+        payload, summary = checkpoint.take(namespace, hidden, caps, [])
+        report = checkpoint.restore(_fresh()[0], payload, {"fs.read": None})
+        self.assertEqual(report["restored"], ["keep"])
+        self.assertEqual(summary["lost"], report["lost"] or summary["lost"])
+        return {item["name"]: item["reason"] for item in summary["lost"]}
+
+    def test_each_unpicklable_kind_is_named(self):
+        sock = socket.socket()
+        self.addCleanup(sock.close)
+        handle = open(__file__)
+        self.addCleanup(handle.close)
+        thread = threading.Thread(target=lambda: None)
+
+        def gen():
+            yield 1
+
+        async def coro():
+            return 1
+
+        pending = coro()
+        self.addCleanup(pending.close)
+
+        def setup(ns):
+            ns.update(
+                handle=handle,
+                sock=sock,
+                thread=thread,
+                generator=gen(),
+                task=pending,
+                lock=threading.Lock(),
+                nested=[1, {"file": handle}],
+            )
+
+        lost = self._lost(setup)
+        self.assertEqual(lost["handle"], "unpicklable: open file")
+        self.assertEqual(lost["sock"], "unpicklable: socket")
+        self.assertEqual(lost["thread"], "unpicklable: thread")
+        self.assertEqual(lost["generator"], "unpicklable: generator")
+        self.assertEqual(lost["task"], "unpicklable: running task")
+        self.assertEqual(lost["nested"], "unpicklable: open file inside")
+        self.assertTrue(lost["lock"].startswith("unpicklable: C object without a reducer"), lost["lock"])
+
+    def test_a_failing_definition_loses_only_its_names(self):
+        cells = ["import no_such_module_capsule\n", "def fine():\n    return 2\n"]
+        namespace = {"__name__": "__main__", "fine": None}
+        exec(cells[1], namespace)
+        payload, _ = checkpoint.take(namespace, {"__name__": "__main__"}, {}, cells)
+        fresh = {"__name__": "__main__"}
+        report = checkpoint.restore(fresh, payload, {})
+        self.assertEqual(fresh["fine"](), 2)
+        self.assertEqual(report["lost"][0]["name"], "no_such_module_capsule")
+        self.assertIn("ModuleNotFoundError", report["lost"][0]["reason"])
+
+
+class RefusalTest(unittest.TestCase):
+    def test_garbage_and_other_formats_are_refused(self):
+        with self.assertRaisesRegex(checkpoint.Unrestorable, "could not be read"):
+            checkpoint.restore({}, b"not a pickle", {})
+        with self.assertRaisesRegex(checkpoint.Unrestorable, "format"):
+            checkpoint.restore({}, pickle.dumps({"format": 99}), {})
+        with self.assertRaisesRegex(checkpoint.Unrestorable, "taken with Python 2.7"):
+            checkpoint.restore({}, pickle.dumps({"format": checkpoint.FORMAT, "python": "2.7.18/x"}), {})
+
+    def test_truncated_payload_is_refused(self):
+        namespace, hidden, caps = _session(["x = list(range(1000))"])
+        payload, _ = checkpoint.take(namespace, hidden, caps, [])
+        with self.assertRaises(checkpoint.Unrestorable):
+            checkpoint.restore({}, payload[: len(payload) // 2], {})
+
+
+class SizeTest(unittest.TestCase):
+    def test_ten_thousand_small_objects(self):
+        namespace, hidden, caps = _session(["rows = [{'id': i, 'name': 'n%d' % i} for i in range(10000)]"])
+        payload, _ = checkpoint.take(namespace, hidden, caps, [])
+        fresh, _ = _fresh()
+        checkpoint.restore(fresh, payload, {})
+        self.assertEqual(fresh["rows"][9999], {"id": 9999, "name": "n9999"})
+        plain = io.BytesIO()
+        pickle.dump(namespace["rows"], plain, protocol=5)
+        self.assertLess(len(payload), 2 * len(plain.getvalue()))
+
+
+if __name__ == "__main__":
+    unittest.main()
