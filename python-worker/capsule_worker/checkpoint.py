@@ -68,7 +68,7 @@ class MissingDefinition(MissingCapability):
 
 
 def take(namespace, hidden, capability_ids, cell_sources):
-    """Checkpoint ``namespace``.
+    """Checkpoint ``namespace``; the payload is a list of byte strings to send in order.
 
     ``hidden``: names the worker put there itself (never saved). ``capability_ids``: ``id(stub)`` →
     capability id for every injected capability function. ``cell_sources``: the sources of the cells
@@ -90,7 +90,7 @@ def take(namespace, hidden, capability_ids, cell_sources):
     blob = None
     while blob is None:
         try:
-            blob = _dumps(data, namespace, capability_ids)
+            blob, buffers = _dumps(data, namespace, capability_ids)
         except Exception:
             failures = _find_failures(data, namespace, capability_ids)
             if not failures:
@@ -99,17 +99,21 @@ def take(namespace, hidden, capability_ids, cell_sources):
                 lost.append({"name": name, "reason": reason})
                 del data[name]
     random_state = sys.modules["random"].getstate() if "random" in sys.modules else None
-    payload = pickle.dumps(
+    state = pickle.dumps(
         {
             "format": FORMAT,
             "python": _python_tag(),
             "definitions": definitions,
             "names": sorted(data),
-            "data": blob,
             "random": random_state,
+            "data_bytes": blob.nbytes,
+            "buffers": [b.nbytes for b in buffers],
         },
         protocol=5,
     )
+    # The data pickle and the out-of-band buffers (protocol 5: numpy and pandas hand over their
+    # memory as is) follow the small state pickle, so array data is never copied into a pickle.
+    payload = [len(state).to_bytes(4, "big"), state, blob] + buffers
     summary = {"data": sorted(data), "redefined": sorted(redefined), "lost": lost}
     return payload, summary
 
@@ -120,8 +124,12 @@ def restore(namespace, payload, stubs):
     ``stubs``: capability id → the function this session injected for it. Definitions run first
     (so classes exist for their instances), then the data is unpickled.
     """
+    view = memoryview(payload).cast("B")
     try:
-        state = pickle.loads(payload)
+        size = int.from_bytes(view[:4], "big")
+        if len(view) < 4 + size:
+            raise ValueError("truncated")
+        state = pickle.loads(view[4 : 4 + size])
     except Exception as exc:
         raise Unrestorable("the checkpoint could not be read: %s" % _describe(exc)) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
@@ -131,6 +139,7 @@ def restore(namespace, payload, stubs):
             "the checkpoint was taken with Python %s; this worker runs %s"
             % (_get(state, "python"), _python_tag())
         )
+    blob, buffers = _split(view, 4 + size, state)
     lost, redefined = [], []
     for index, source in enumerate(state.get("definitions") or ()):
         names = _bound_names(source)
@@ -148,7 +157,7 @@ def restore(namespace, payload, stubs):
     missing = set()
     data = {}
     try:
-        data = _loads(state["data"], namespace, stubs, missing)
+        data = _loads(blob, buffers, namespace, stubs, missing)
     except Exception as exc:
         names = state.get("names") or ()
         lost.extend({"name": n, "reason": "unpickling failed: %s" % _describe(exc)} for n in names)
@@ -171,26 +180,43 @@ def restore(namespace, payload, stubs):
     }
 
 
+def _split(view, at, state):
+    """The data pickle and its out-of-band buffers: views into the payload, never copies."""
+    try:
+        lengths = [int(state["data_bytes"])] + [int(n) for n in state["buffers"]]
+    except Exception:
+        raise Unrestorable("the checkpoint state is incomplete") from None
+    parts = []
+    for length in lengths:
+        if length < 0 or at + length > len(view):
+            raise Unrestorable("the checkpoint could not be read: it is truncated")
+        parts.append(view[at : at + length])
+        at += length
+    if at != len(view):
+        raise Unrestorable("the checkpoint could not be read: %d bytes follow its data" % (len(view) - at))
+    return parts[0], parts[1:]
+
+
 # ── pickling ─────────────────────────────────────────────────────────────────────────────────────
 
 
 class _Pickler(pickle.Pickler):
-    def __init__(self, file, namespace, capability_ids):
-        super().__init__(file, protocol=5)
+    # Only reducer_override, never persistent_id: the C pickler calls persistent_id for every
+    # object (ints and strings too) but skips reducer_override for the built-in containers and
+    # scalars, which is what keeps a checkpoint as fast as a plain pickle.
+    def __init__(self, file, namespace, capability_ids, buffer_callback=None):
+        super().__init__(file, protocol=5, buffer_callback=buffer_callback)
         self._ns = namespace
         self._caps = capability_ids
 
-    def persistent_id(self, obj):
+    def reducer_override(self, obj):
         cap = self._caps.get(id(obj))
         if cap is not None:
-            return ("capability", cap)
+            return (_capability, (cap,))
         if isinstance(obj, types.ModuleType):
-            return ("module", obj.__name__)
+            return (_module, (obj.__name__,))
         if isinstance(obj, (types.FunctionType, type)) and _is_definition_value(obj, self._ns):
-            return ("definition", obj.__qualname__)
-        return None
-
-    def reducer_override(self, obj):
+            return (_definition, (obj.__qualname__,))
         if type(obj) is types.FunctionType and obj.__globals__ is self._ns:
             return _reduce_function(obj)
         if isinstance(obj, type) and obj.__module__ == self._ns.get("__name__"):
@@ -198,44 +224,46 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
 
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, file, namespace, stubs, missing):
-        super().__init__(file)
-        self._ns = namespace
-        self._stubs = stubs
-        self._missing = missing
+class _Restoring:
+    """What the reference constructors below resolve against while one restore runs."""
 
-    def persistent_load(self, pid):
-        kind, ref = pid
-        if kind == "capability":
-            stub = self._stubs.get(ref)
-            if stub is None:
-                self._missing.add(ref)
-                return MissingCapability(ref)
-            return stub
-        if kind == "module":
-            import importlib
+    namespace = None
+    stubs = None
+    missing = None
 
-            return importlib.import_module(ref)
-        if kind == "definition":
-            value = self._ns.get(ref)
-            return value if value is not None else MissingDefinition(ref)
-        raise pickle.UnpicklingError("unknown reference kind %r" % (kind,))
+
+def _capability(capability_id):
+    stub = _Restoring.stubs.get(capability_id) if _Restoring.stubs is not None else None
+    if stub is None:
+        if _Restoring.missing is not None:
+            _Restoring.missing.add(capability_id)
+        return MissingCapability(capability_id)
+    return stub
+
+
+def _module(name):
+    import importlib
+
+    return importlib.import_module(name)
+
+
+def _definition(qualname):
+    value = _Restoring.namespace.get(qualname) if _Restoring.namespace is not None else None
+    return value if value is not None else MissingDefinition(qualname)
 
 
 def _dumps(data, namespace, capability_ids):
-    buffer = io.BytesIO()
-    _Pickler(buffer, namespace, capability_ids).dump(data)
-    return buffer.getvalue()
+    file, buffers = io.BytesIO(), []
+    _Pickler(file, namespace, capability_ids, buffers.append).dump(data)
+    return file.getbuffer(), [b.raw() for b in buffers]
 
 
-def _loads(blob, namespace, stubs, missing):
-    global _RESTORING_GLOBALS
-    _RESTORING_GLOBALS = namespace
+def _loads(blob, buffers, namespace, stubs, missing):
+    _Restoring.namespace, _Restoring.stubs, _Restoring.missing = namespace, stubs, missing
     try:
-        return _Unpickler(io.BytesIO(blob), namespace, stubs, missing).load()
+        return pickle.loads(blob, buffers=buffers)
     finally:
-        _RESTORING_GLOBALS = None
+        _Restoring.namespace = _Restoring.stubs = _Restoring.missing = None
 
 
 def _find_failures(data, namespace, capability_ids):
@@ -250,7 +278,6 @@ def _find_failures(data, namespace, capability_ids):
 
 # Functions travel by value: code (marshal, same interpreter only — the format records it), name,
 # defaults, closure contents and attributes. Their globals are the restoring namespace.
-_RESTORING_GLOBALS = None
 _EMPTY_CELL = ("capsule-empty-cell",)
 
 
@@ -283,7 +310,7 @@ def _rebuild_function(code, name, qualname, defaults, kwdefaults, closure, attri
         cells = tuple(
             types.CellType() if value == _EMPTY_CELL else types.CellType(value) for value in closure
         )
-    namespace = _RESTORING_GLOBALS if _RESTORING_GLOBALS is not None else {}
+    namespace = _Restoring.namespace if _Restoring.namespace is not None else {}
     fn = types.FunctionType(marshal.loads(code), namespace, name, defaults, cells)
     fn.__qualname__ = qualname
     fn.__kwdefaults__ = kwdefaults

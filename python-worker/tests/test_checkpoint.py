@@ -32,9 +32,19 @@ def _fresh(granted=True):
     return namespace, ({"fs.read": read_file} if granted else {})
 
 
+def _take(*args):
+    parts, summary = checkpoint.take(*args)
+    return b"".join(parts), summary
+
+
+def _framed(state):
+    raw = pickle.dumps(state)
+    return len(raw).to_bytes(4, "big") + raw
+
+
 def _round_trip(cells, granted=True):
     namespace, hidden, caps = _session(cells)
-    payload, summary = checkpoint.take(namespace, hidden, caps, [c for c in cells if checkpoint.may_define(c)])
+    payload, summary = _take(namespace, hidden, caps, [c for c in cells if checkpoint.may_define(c)])
     fresh, stubs = _fresh(granted)
     report = checkpoint.restore(fresh, payload, stubs)
     return fresh, report, summary
@@ -110,7 +120,7 @@ class RoundTripTest(unittest.TestCase):
 
     def test_random_state_continues(self):
         namespace, hidden, caps = _session(["import random\nrandom.seed(7)\nrandom.random()"])
-        payload, _ = checkpoint.take(namespace, hidden, caps, ["import random"])
+        payload, _ = _take(namespace, hidden, caps, ["import random"])
         expected = random.random()
         random.seed(1234)
         checkpoint.restore(_fresh()[0], payload, {})
@@ -119,7 +129,7 @@ class RoundTripTest(unittest.TestCase):
     def test_worker_names_and_output_history_are_not_saved(self):
         namespace, hidden, caps = _session(["x = 1"], {"display": print})
         namespace.update({"_": 1, "__": 2, "_3": 3, "__builtins__": {}})
-        _, summary = checkpoint.take(namespace, hidden, caps, [])
+        _, summary = _take(namespace, hidden, caps, [])
         self.assertEqual(summary["data"], ["x"])
 
     def test_definitions_of_a_cell_with_magics_are_found(self):
@@ -133,7 +143,7 @@ class LossReportTest(unittest.TestCase):
     def _lost(self, setup):
         namespace, hidden, caps = _session(["keep = 1"])
         setup(namespace)
-        payload, summary = checkpoint.take(namespace, hidden, caps, [])
+        payload, summary = _take(namespace, hidden, caps, [])
         report = checkpoint.restore(_fresh()[0], payload, {"fs.read": None})
         self.assertEqual(report["restored"], ["keep"])
         self.assertEqual(summary["lost"], report["lost"] or summary["lost"])
@@ -179,7 +189,7 @@ class LossReportTest(unittest.TestCase):
         cells = ["import no_such_module_capsule\n", "def fine():\n    return 2\n"]
         namespace = {"__name__": "__main__", "fine": None}
         exec(cells[1], namespace)
-        payload, _ = checkpoint.take(namespace, {"__name__": "__main__"}, {}, cells)
+        payload, _ = _take(namespace, {"__name__": "__main__"}, {}, cells)
         fresh = {"__name__": "__main__"}
         report = checkpoint.restore(fresh, payload, {})
         self.assertEqual(fresh["fine"](), 2)
@@ -192,21 +202,36 @@ class RefusalTest(unittest.TestCase):
         with self.assertRaisesRegex(checkpoint.Unrestorable, "could not be read"):
             checkpoint.restore({}, b"not a pickle", {})
         with self.assertRaisesRegex(checkpoint.Unrestorable, "format"):
-            checkpoint.restore({}, pickle.dumps({"format": 99}), {})
+            checkpoint.restore({}, _framed({"format": 99}), {})
         with self.assertRaisesRegex(checkpoint.Unrestorable, "taken with Python 2.7"):
-            checkpoint.restore({}, pickle.dumps({"format": checkpoint.FORMAT, "python": "2.7.18/x"}), {})
+            checkpoint.restore({}, _framed({"format": checkpoint.FORMAT, "python": "2.7.18/x"}), {})
 
     def test_truncated_payload_is_refused(self):
         namespace, hidden, caps = _session(["x = list(range(1000))"])
-        payload, _ = checkpoint.take(namespace, hidden, caps, [])
+        payload, _ = _take(namespace, hidden, caps, [])
         with self.assertRaises(checkpoint.Unrestorable):
             checkpoint.restore({}, payload[: len(payload) // 2], {})
 
 
 class SizeTest(unittest.TestCase):
+    def test_arrays_travel_out_of_band_and_come_back_writable(self):
+        try:
+            import numpy
+        except ImportError:
+            self.skipTest("numpy is not installed for this interpreter")
+        namespace, hidden, caps = _session(["import numpy as np\narr = np.arange(1_000_000, dtype='float64')"])
+        parts, _ = checkpoint.take(namespace, hidden, caps, ["import numpy as np"])
+        self.assertTrue(any(len(memoryview(p)) == 8_000_000 for p in parts), "the array's memory is its own part")
+        fresh, _ = _fresh()
+        checkpoint.restore(fresh, bytearray(b"".join(parts)), {})
+        numpy.testing.assert_array_equal(fresh["arr"], namespace["arr"])
+        fresh["arr"][0] = 5.0
+        self.assertIs(fresh["np"], numpy)
+
+
     def test_ten_thousand_small_objects(self):
         namespace, hidden, caps = _session(["rows = [{'id': i, 'name': 'n%d' % i} for i in range(10000)]"])
-        payload, _ = checkpoint.take(namespace, hidden, caps, [])
+        payload, _ = _take(namespace, hidden, caps, [])
         fresh, _ = _fresh()
         checkpoint.restore(fresh, payload, {})
         self.assertEqual(fresh["rows"][9999], {"id": 9999, "name": "n9999"})
