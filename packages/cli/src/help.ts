@@ -1,5 +1,5 @@
 /** The commands `capsule` knows. */
-export const COMMANDS = ['exec', 'run', 'repl', 'audit', 'bench', 'doctor'] as const
+export const COMMANDS = ['exec', 'run', 'repl', 'audit', 'bench', 'doctor', 'mcp'] as const
 
 /** One of {@link COMMANDS}. */
 export type CommandName = (typeof COMMANDS)[number]
@@ -32,6 +32,7 @@ Usage:
   capsule audit FILE                pretty-print an audit log
   capsule bench [flags]             how fast Capsule is here, with these flags
   capsule doctor [flags]            check this machine, with the fix for each problem
+  capsule mcp [--http] [flags]      serve Python sessions to MCP clients (stdio, or HTTP on 127.0.0.1)
   capsule --version
 
 Run \`capsule COMMAND --help\` for a command's flags and examples.
@@ -153,6 +154,32 @@ Examples:
   capsule doctor
   capsule doctor --python /usr/bin/python3
   capsule doctor --json | jq '.checks[] | select(.status != "ok")'
+`,
+  mcp: `Usage: capsule mcp [--http [--host HOST] [--port PORT] [--token-file FILE]] [flags]
+
+Serves Capsule to an MCP client (an AI agent, an IDE): the tools run_python (persistent namespace per MCP
+session; output, value, displays, images, capability calls), list_capabilities and reset_session. Level,
+providers, sandbox and limits come from the config file and the flags below, as for capsule exec.
+
+Over stdio (the default) stdout carries the protocol and messages go to stderr; the server ends when the
+client closes stdin. With --http it serves Streamable HTTP at http://127.0.0.1:PORT/mcp until Ctrl-C;
+requests from another Host or from a foreign web page (Origin) are refused.
+
+  --http                 serve Streamable HTTP instead of stdio
+  --host HOST            the address to bind (default 127.0.0.1; any other needs a token)
+  --port PORT            the port (default 0: a free one, printed on stderr)
+  --token-file FILE      require Authorization: Bearer <the file's content> (default: $CAPSULE_MCP_TOKEN if set)
+  --allowed-host NAME    also accept this Host header, e.g. a reverse proxy's name (repeatable)
+  --allowed-origin NAME  also accept browser requests from this origin's host name (repeatable)
+  --max-sessions N       Python sessions open at once (default 16)
+  --idle-timeout SECONDS close a Python session unused this long (default 1800; 0 = never)
+
+${CAPSULE_FLAGS_HELP}
+
+Examples:
+  capsule mcp --level restricted --fs-root ./data
+  CAPSULE_MCP_TOKEN=$(openssl rand -hex 24) capsule mcp --http --port 8765
+  npx @modelcontextprotocol/inspector --cli capsule mcp --method tools/list
 `,
 }
 

@@ -14,6 +14,7 @@ const HANDLERS: Record<CommandName, () => Promise<Handler>> = {
   audit: async () => (await import('./commands/auditCommand.js')).auditCommand,
   bench: async () => (await import('./commands/benchCommand.js')).benchCommand,
   doctor: async () => (await import('./commands/doctorCommand.js')).doctorCommand,
+  mcp: async () => (await import('./commands/mcpCommand.js')).mcpCommand,
 }
 
 /**

@@ -1,1 +1,35 @@
-export {}
+// Public API of @capsule/mcp. Anything exported here is public: add intentionally.
+
+// MCP servers' tools as capabilities.
+export type { McpProviderDefinition, SkippedTool } from './provider/mcpProvider.js'
+export { MAX_DESCRIPTION_CHARS, mcpProvider } from './provider/mcpProvider.js'
+export type { McpProviderOptions, McpToolOverride } from './provider/mcpProviderOptions.js'
+export { mcpProviderOptionsSchema } from './provider/mcpProviderOptions.js'
+export type { McpToolAnnotations } from './provider/toolLevel.js'
+export { DESTRUCTIVE_OR_OPEN_WORLD_LEVEL, pessimisticAnnotations, toolLevel } from './provider/toolLevel.js'
+export type { SchemaBounds, ToolInput } from './provider/toolSchema.js'
+export {
+  DEFAULT_SCHEMA_BOUNDS,
+  pythonParameterName,
+  ToolSchemaError,
+  toolInputSchema,
+} from './provider/toolSchema.js'
+// Capsule as an MCP server.
+export type { CapsuleMcpServerOptions } from './server/capsuleMcpServer.js'
+export {
+  CapsuleMcpServer,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_PAUSED_CELL_TTL_MS,
+  DEFAULT_SESSION_IDLE_MS,
+} from './server/capsuleMcpServer.js'
+export type { CapsuleHttpHandle, ServeCapsuleHttpOptions } from './server/serveCapsuleHttp.js'
+export {
+  DEFAULT_HTTP_SESSION_IDLE_MS,
+  DEFAULT_MAX_HTTP_SESSIONS,
+  serveCapsuleHttp,
+} from './server/serveCapsuleHttp.js'
+export type { CapsuleStdioHandle, ServeCapsuleStdioOptions } from './server/serveCapsuleStdio.js'
+export { serveCapsuleStdio } from './server/serveCapsuleStdio.js'
+export type { RunPythonOutput } from './server/toolSchemas.js'
+export { runPythonOutputSchema } from './server/toolSchemas.js'
+export { MCP_PACKAGE_VERSION } from './version.js'
