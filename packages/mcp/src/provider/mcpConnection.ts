@@ -8,6 +8,7 @@ import {
   StreamableHTTPClientTransport,
 } from '@modelcontextprotocol/client'
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio'
+import { z } from 'zod'
 import { MCP_PACKAGE_VERSION } from '../version.js'
 
 /** Where the MCP server is: a command to spawn (stdio) or a Streamable HTTP URL. */
@@ -36,6 +37,14 @@ export interface ServerProgress {
   total?: number
   message?: string
 }
+
+/** Pages of a tool listing read before giving up on a server whose cursor never ends. */
+const MAX_LIST_PAGES = 64
+
+const looseToolListSchema = z.object({
+  tools: z.array(z.looseObject({ name: z.string().max(1000) })),
+  nextCursor: z.string().max(10_000).optional(),
+})
 
 /** Longest server error message passed on, in characters. */
 const MAX_ERROR_CHARS = 500
@@ -70,17 +79,37 @@ export class McpConnection {
     return this.#client?.getServerVersion()
   }
 
-  /** Every tool the server lists, all pages, at most `maxTools` (more is an error: a hostile listing). */
+  /**
+   * Every tool the server lists, page by page, at most `maxTools` (more is an error: a hostile listing). The
+   * listing is read loosely, so one malformed tool does not hide the others: each entry needs only a name;
+   * the provider judges the rest tool by tool.
+   */
   async listTools(maxTools: number): Promise<ListedTool[]> {
     const client = await this.#connected()
-    const { tools } = await client.listTools(undefined, { timeout: this.#connectTimeoutMs })
-    if (tools.length > maxTools) {
-      throw new CapabilityError(
-        'LIMIT_EXCEEDED',
-        `${this.#label} lists ${tools.length} tools (maxTools ${maxTools})`,
+    const tools: ListedTool[] = []
+    let cursor: string | undefined
+    for (let page = 0; page < MAX_LIST_PAGES; page += 1) {
+      const result = await client.request(
+        { method: 'tools/list', params: cursor === undefined ? {} : { cursor } },
+        looseToolListSchema,
+        { timeout: this.#connectTimeoutMs },
       )
+      for (const entry of result.tools) {
+        tools.push(entry as unknown as ListedTool)
+        if (tools.length > maxTools) {
+          throw new CapabilityError(
+            'LIMIT_EXCEEDED',
+            `${this.#label} lists more than ${maxTools} tools (maxTools)`,
+          )
+        }
+      }
+      if (result.nextCursor === undefined || result.nextCursor === cursor) return tools
+      cursor = result.nextCursor
     }
-    return tools as ListedTool[]
+    throw new CapabilityError(
+      'LIMIT_EXCEEDED',
+      `${this.#label} lists tools on more than ${MAX_LIST_PAGES} pages`,
+    )
   }
 
   /** Calls a tool; failures are CapabilityErrors (CANCELLED, TIMEOUT, UNAVAILABLE, INVALID_ARGUMENT…). */
