@@ -47,7 +47,7 @@ export function registerCapsuleTools(
     {
       title: 'Run Python',
       description:
-        'Run Python code in a persistent, sandboxed session: variables, imports and functions stay defined for the next call. ' +
+        `Run Python code in a persistent ${capsule.sandboxInForce() === 'bwrap' ? 'sandboxed' : 'isolated'} session: variables, imports and functions stay defined for the next call. ` +
         'The value of the last expression is returned with stdout, stderr and display() outputs (images as image content). ' +
         'Top-level await works. The functions listed by list_capabilities are already defined as globals.',
       inputSchema: runPythonInputSchema,
