@@ -71,7 +71,7 @@ export const durabilityChecks = {
       ordinal: 0,
     })
     await journal.settleCall(lease, id, call.key, { state: 'rejected', error: value })
-    const promiseId = `${id}/input/\u0000\ud800`
+    const promiseId = `${id}/input/"quoted" 🐍 \u202e`
     await journal.createPromise(lease, { id: promiseId, kind: 'input', executionId: id, payload: value })
     await journal.settleExecution(lease, id, { state: 'resolved', value })
     const reads = [

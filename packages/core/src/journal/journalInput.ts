@@ -15,7 +15,15 @@ import { JOURNAL_STATES, type LeaseToken } from './journalRecords.js'
 /** The longest key, id, owner or capability id a journal accepts, in UTF-16 code units. */
 export const MAX_JOURNAL_KEY_LENGTH = 1024
 
-const key = z.string().min(1).max(MAX_JOURNAL_KEY_LENGTH)
+const NUL_OR_LONE_SURROGATE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+// Keys travel as SQL text: PostgreSQL refuses NUL and UTF-8 cannot carry a lone surrogate, so a key that
+// could not read back exactly is refused up front, on every backend alike.
+const text = z
+  .string()
+  .max(MAX_JOURNAL_KEY_LENGTH)
+  .refine((value) => !NUL_OR_LONE_SURROGATE.test(value), 'must be well-formed Unicode without NUL')
+const key = text.refine((value) => value.length > 0, 'must not be empty')
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 const ttlMs = z
   .number()
@@ -27,14 +35,14 @@ const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest')
 const sessionInit = z.strictObject({
   key,
   pythonHashSeed: z.number().int().min(0).max(4294967295),
-  policyFingerprint: z.string().max(MAX_JOURNAL_KEY_LENGTH),
+  policyFingerprint: text,
 })
 const leaseClaim = z.strictObject({ sessionKey: key, owner: key, ttlMs })
 const leaseToken = z.object({ sessionKey: key, owner: key, epoch: count })
 const executionInit = z.strictObject({
   sessionKey: key,
   code: z.string(),
-  policyFingerprint: z.string().max(MAX_JOURNAL_KEY_LENGTH),
+  policyFingerprint: text,
   idempotencyKey: key.optional(),
   submittedBy: key.optional(),
 })
