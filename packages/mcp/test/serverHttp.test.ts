@@ -99,18 +99,25 @@ describe('capsule mcp --http', () => {
     }
   })
 
-  test('a stateless (2026-07-28) client gets a session id and keeps its namespace by passing it back', async () => {
+  test('stateless (2026-07-28) requests share one default session; session_id "new" starts a private one', async () => {
     const client = await connect({ modern: true })
     try {
       expect(client.getProtocolEra()).toBe('modern')
       const first = await client.callTool({ name: 'run_python', arguments: { code: 'n = 5' } })
-      const sessionId = structured(first).session_id
-      expect(sessionId).toMatch(/^ses_/)
-      const second = await client.callTool({
+      const again = await client.callTool({ name: 'run_python', arguments: { code: 'n * 2' } })
+      expect(structured(again).value).toEqual({ 'text/plain': '10' })
+      const fresh = await client.callTool({
         name: 'run_python',
-        arguments: { code: 'n * 2', session_id: sessionId },
+        arguments: { code: 'm = "mine"', session_id: 'new' },
       })
-      expect(structured(second).value).toEqual({ 'text/plain': '10' })
+      const sessionId = structured(fresh).session_id
+      expect(sessionId).toMatch(/^ses_/)
+      expect(sessionId).not.toBe(structured(first).session_id)
+      const mine = await client.callTool({
+        name: 'run_python',
+        arguments: { code: '(m, "n" in dir())', session_id: sessionId },
+      })
+      expect(structured(mine).value).toEqual({ 'text/plain': "('mine', False)" })
     } finally {
       await client.close()
     }

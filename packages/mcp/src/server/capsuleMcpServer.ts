@@ -55,8 +55,11 @@ export class CapsuleMcpServer {
     this.#runner = new CellRunner(capsule, this.#directory, parsed.data.pausedCellTtlMs)
   }
 
-  /** A fresh MCP server instance with the three tools, for the MCP session `scope`. */
-  createServer(scope: string | undefined): McpServer {
+  /**
+   * A fresh MCP server instance with the three tools, for the MCP session `scope`: calls without a
+   * `session_id` share that scope's Python session.
+   */
+  createServer(scope: string): McpServer {
     const server = new McpServer(
       { name: this.#options.name, version: MCP_PACKAGE_VERSION },
       {

@@ -25,13 +25,9 @@ export interface CapsuleToolDeps {
 
 /**
  * Registers `run_python`, `list_capabilities` and `reset_session` on `server`, for the MCP session `scope`
- * (undefined for stateless requests, which address sessions by `session_id` only).
+ * (whose default Python session a call without `session_id` uses).
  */
-export function registerCapsuleTools(
-  server: McpServer,
-  deps: CapsuleToolDeps,
-  scope: string | undefined,
-): void {
+export function registerCapsuleTools(server: McpServer, deps: CapsuleToolDeps, scope: string): void {
   const { capsule, directory, runner } = deps
   // What the code can reach decides the honest hints: at a level that grants nothing beyond input(),
   // a cell changes nothing outside its own namespace.

@@ -25,8 +25,8 @@ export interface RunPythonArgs {
 
 /** How one `run_python` request was made: who may be asked for input, and which MCP session it belongs to. */
 export interface CellRequest {
-  /** The MCP session (stdio connection, HTTP session); undefined for stateless requests. */
-  scope: string | undefined
+  /** The MCP session (stdio connection, HTTP session), or the shared scope of stateless requests. */
+  scope: string
   /** Whether the client can answer an elicitation (form mode). */
   canElicit: boolean
   ctx: ServerContext
@@ -35,7 +35,7 @@ export interface CellRequest {
 // A cell waiting in input() for the client's answer, between two rounds of the same tools/call.
 interface PausedCell {
   session: Session
-  scope: string | undefined
+  scope: string
   events: AsyncIterator<ExecutionEvent>
   calls: CapabilityCallSummary[]
   input: InputEvent
@@ -44,7 +44,7 @@ interface PausedCell {
 
 interface RunningCell {
   session: Session
-  scope: string | undefined
+  scope: string
   events: AsyncIterator<ExecutionEvent>
   calls: CapabilityCallSummary[]
 }

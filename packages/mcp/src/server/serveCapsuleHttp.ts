@@ -58,7 +58,8 @@ interface LegacySession {
 /**
  * Serves a CapsuleMcpServer over Streamable HTTP at `http://host:port/path` (127.0.0.1 by default). Both
  * protocol eras: 2025-era clients get a stateful MCP session (`Mcp-Session-Id`) with its own Python session;
- * 2026-07-28 requests are stateless and address Python sessions by `session_id`. Requests whose `Host` is
+ * 2026-07-28 requests are stateless: without a `session_id` they share one Python session, and
+ * `session_id: "new"` starts a private one whose id the result carries. Requests whose `Host` is
  * not this server (DNS rebinding) or whose `Origin` is a foreign web page are refused with 403; with a
  * `token`, a request without `Authorization: Bearer <token>` is refused with 401. A non-loopback `host`
  * requires a token.
@@ -84,7 +85,8 @@ export async function serveCapsuleHttp(
   const allowedOrigins = [...localhostAllowedOrigins(), ...settings.allowedOrigins]
   const expectedToken = settings.token === undefined ? undefined : digest(settings.token)
   const legacy = new Map<string, LegacySession>()
-  const modern = createMcpHandler(() => server.createServer(undefined), {
+  // 2026-07-28 requests carry no MCP session: those without a session_id share one Python session.
+  const modern = createMcpHandler(() => server.createServer(STATELESS_SCOPE), {
     legacy: 'reject',
     onerror: settings.onerror,
   })
@@ -183,6 +185,9 @@ export async function serveCapsuleHttp(
     },
   }
 }
+
+/** The scope of stateless (2026-07-28) HTTP requests. */
+const STATELESS_SCOPE = 'http:stateless'
 
 function legacyScope(id: string): string {
   return `http:${id}`

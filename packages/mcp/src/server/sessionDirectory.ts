@@ -1,5 +1,8 @@
 import { type Capsule, CapsuleError, type Session } from '@capsule/core'
 
+/** The `session_id` that asks for a fresh session (its id comes back in the result). */
+export const NEW_SESSION = 'new'
+
 /** Limits of a {@link SessionDirectory}. */
 export interface SessionDirectoryOptions {
   /** Python sessions open at once; a new one past it is refused with LIMIT_EXCEEDED. */
@@ -34,11 +37,13 @@ export class SessionDirectory {
   }
 
   /**
-   * The session named by `sessionId`, else the default session of `scope`, created on first use. An id this
-   * directory never handed out (or already closed) is NOT_FOUND.
+   * The session named by `sessionId`, a new one for {@link NEW_SESSION}, else the default session of
+   * `scope`, created on first use. An id this directory never handed out (or already closed) is
+   * INVALID_ARGUMENT.
    */
-  async resolve(scope: string | undefined, sessionId: string | undefined): Promise<Session> {
+  async resolve(scope: string, sessionId: string | undefined): Promise<Session> {
     if (this.#closed) throw new CapsuleError('CAPSULE_CLOSED', 'the MCP server is shutting down')
+    if (sessionId === NEW_SESSION) return this.#open(undefined)
     if (sessionId !== undefined) {
       const entry = this.#byId.get(sessionId)
       if (!entry || entry.session.state === 'closed' || entry.session.state === 'closing') {
@@ -49,9 +54,6 @@ export class SessionDirectory {
       this.#touch(entry)
       return entry.session
     }
-    // A stateless request has no MCP session to hang a default on: it gets a new session, whose id the
-    // result carries for later calls.
-    if (scope === undefined) return this.#open(undefined)
     let pending = this.#byScope.get(scope)
     if (!pending) {
       pending = this.#open(scope)

@@ -6,7 +6,7 @@ export const MAX_CODE_CHARS = 1_000_000
 /** Session ids are the ones this server hands out (`ses_` and hex); anything else is refused before a lookup. */
 const SESSION_ID = z
   .string()
-  .regex(/^ses_[0-9a-f]{4,64}$/, 'session_id must be an id returned by run_python (ses_…)')
+  .regex(/^(ses_[0-9a-f]{4,64}|new)$/, 'session_id must be an id returned by run_python (ses_…), or "new"')
 
 /** Arguments of `run_python`. */
 export const runPythonInputSchema = z.object({
@@ -15,7 +15,7 @@ export const runPythonInputSchema = z.object({
     .max(MAX_CODE_CHARS)
     .describe('Python source to run; the value of the last expression is returned'),
   session_id: SESSION_ID.optional().describe(
-    'Run in this session (an id returned by an earlier call). Default: the MCP session’s own Python session',
+    'Run in this session (an id returned by an earlier call), or "new" for a fresh one. Default: the MCP session’s own Python session',
   ),
   timeout_seconds: z
     .number()
