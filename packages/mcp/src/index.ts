@@ -5,15 +5,8 @@ export type { McpProviderDefinition, SkippedTool } from './provider/mcpProvider.
 export { MAX_DESCRIPTION_CHARS, mcpProvider } from './provider/mcpProvider.js'
 export type { McpProviderOptions, McpToolOverride } from './provider/mcpProviderOptions.js'
 export { mcpProviderOptionsSchema } from './provider/mcpProviderOptions.js'
-export type { McpToolAnnotations } from './provider/toolLevel.js'
-export { DESTRUCTIVE_OR_OPEN_WORLD_LEVEL, pessimisticAnnotations, toolLevel } from './provider/toolLevel.js'
-export type { SchemaBounds, ToolInput } from './provider/toolSchema.js'
-export {
-  DEFAULT_SCHEMA_BOUNDS,
-  pythonParameterName,
-  ToolSchemaError,
-  toolInputSchema,
-} from './provider/toolSchema.js'
+export { DESTRUCTIVE_OR_OPEN_WORLD_LEVEL } from './provider/toolLevel.js'
+
 // Capsule as an MCP server.
 export type { CapsuleMcpServerOptions } from './server/capsuleMcpServer.js'
 export {
