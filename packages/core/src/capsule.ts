@@ -1,109 +1,39 @@
 // Open ─close()→ Closing ─sessions closed→ Closed;  Open ─destroy(err)→ Closed
 import { randomBytes } from 'node:crypto'
-import type { CapabilityLogger, ProviderDefinition, SecurityLevel } from '@capsule/provider-sdk'
-import { CapabilityError, SECURITY_LEVELS } from '@capsule/provider-sdk'
-import { z } from 'zod'
-import type { AuditEntry, AuditSink } from './audit/auditLog.js'
+import type { SecurityLevel } from '@capsule/provider-sdk'
+import { CapabilityError, formatZodIssue } from '@capsule/provider-sdk'
+import type { z } from 'zod'
+import type { AuditSink } from './audit/auditLog.js'
 import { type CapabilityDescriptor, CapabilityRegistry } from './capabilities/capabilityRegistry.js'
 import { createInputProvider, type InputRequest } from './capabilities/inputProvider.js'
 import { type LoadCapsuleConfigOptions, loadCapsuleConfig } from './config/capsuleConfig.js'
+import {
+  type CapsuleOptions,
+  capsuleOptionsSchema,
+  type SandboxMode,
+  type SessionOptions,
+  sessionOptionsSchema,
+} from './config/capsuleOptionsSchema.js'
 import { createCapsuleContainer } from './di/container.js'
 import { TOKENS } from './di/tokens.js'
 import { CapsuleError } from './errors.js'
 import type { PromiseKind, PromiseRecord, PromiseStore } from './promises/promiseStore.js'
 import type { CodecName } from './protocol/codec.js'
-import {
-  hostRunsAsRoot,
-  type SandboxMount,
-  SandboxUidPool,
-  type SandboxUserOptions,
-} from './sandbox/index.js'
+import { hostRunsAsRoot, SandboxUidPool } from './sandbox/index.js'
 import { prepareSandbox, type SandboxPlan } from './sandbox/prepareSandbox.js'
-import { sandboxUserSchema } from './sandbox/sandboxUserSchema.js'
 import type { SecurityPolicy } from './security/securityPolicy.js'
-import { DEFAULT_LIMITS, type Limits, limitsSchema, sessionLimitsSchema } from './session/limits.js'
+import { DEFAULT_LIMITS, type Limits } from './session/limits.js'
 import { PendingCallBudget } from './session/pendingCallBudget.js'
-import { announceInput, type InputHandler, Session } from './session/session.js'
+import { announceInput, Session } from './session/session.js'
 import {
   DEFAULT_POOL_OPTIONS,
   type PoolMetrics,
   type PoolOptions,
   SessionPool,
 } from './session/sessionPool.js'
-import type { Clock } from './util/clock.js'
 import { type PythonInterpreterInfo, probePythonInterpreter } from './worker/pythonInterpreter.js'
 import { buildWorkerLaunch } from './worker/workerLauncher.js'
 import { WorkerProcess } from './worker/workerProcess.js'
-
-/** Whether the worker runs inside bubblewrap: required, never, or below `unrestricted` (default). */
-export type SandboxMode = 'auto' | 'bwrap' | 'none'
-
-/**
- * Options of a Capsule. Everything is optional: docs/host-guide.md lists every option with its default,
- * and {@link DEFAULT_LIMITS} and {@link DEFAULT_POOL_OPTIONS} hold those of the limits and the pool.
- */
-export interface CapsuleOptions {
-  /** The security level of sessions (default `standard`). */
-  level?: SecurityLevel
-  /** Capability providers (`httpProvider(...)`, `fsProvider(...)`, third-party ones). */
-  providers?: ProviderDefinition[]
-  /** Capability ids or patterns granted beyond the level. */
-  allow?: string[]
-  /** Capability ids or patterns never granted; deny always wins. */
-  deny?: string[]
-  /** Worker isolation (default `auto`). */
-  sandbox?: SandboxMode
-  /**
-   * Host directories bound into the sandbox for heavy data work. These are OUTSIDE the capability
-   * audit: Python reaches them with plain `open()`. Ignored without a sandbox.
-   */
-  mounts?: SandboxMount[]
-  /** The bubblewrap binary (default: `bwrap` on PATH). */
-  bwrapPath?: string
-  /**
-   * Who sandboxed workers are on the host when it runs as root (ignored otherwise: they run as the host's
-   * user). Each worker gets its own uid from `uids` (default 65,536 from 1879048192), leased machine-wide
-   * and given back when it exits, and all share `gid`: no worker runs as root, and none can signal or
-   * trace another. See docs/sandbox.md.
-   */
-  sandboxUser?: SandboxUserOptions
-  /** Time, size and resource limits of every session; an omitted one keeps its {@link DEFAULT_LIMITS} value. */
-  limits?: Partial<Limits>
-  /** The Python interpreter (default: `CAPSULE_PYTHON`, else `python3` on PATH). */
-  python?: string
-  /** The wire codec: `auto` picks msgpack when the interpreter has it (default). */
-  codec?: 'auto' | CodecName
-  /**
-   * Extra environment variables for workers. Of the host's environment only the locale, `TZ` and `TERM`
-   * pass; `PATH` is `/usr/local/bin:/usr/bin:/bin` unless set here.
-   */
-  env?: Record<string, string>
-  /** Working directory of unsandboxed workers (a sandboxed worker starts in its private `/tmp`). */
-  cwd?: string
-  /** Receives every audit entry. Throwing refuses the call being recorded (fail closed). */
-  onAudit?: (entry: AuditEntry) => void
-  /** Answers `input()` when the execution's consumer does not. */
-  onInput?: InputHandler
-  /** Where capability handlers and the core log. Silent by default. */
-  logger?: CapabilityLogger
-  /** Replaces the in-memory promise store. */
-  promiseStore?: PromiseStore
-  /** Extra audit sinks (besides `onAudit`). */
-  auditSinks?: AuditSink[]
-  /** Replaces the clock (tests, simulations). */
-  clock?: Clock
-  /** Warm sessions and the cap on open ones (default: none warm, at most 32 open). */
-  pool?: Partial<PoolOptions>
-}
-
-/** Per-session narrowing: a lower level, fewer grants, other limits. Never wider than the Capsule. */
-export interface SessionOptions {
-  level?: SecurityLevel
-  allow?: string[]
-  deny?: string[]
-  limits?: Partial<Limits>
-  onInput?: InputHandler
-}
 
 /** Settles pending promises from outside, e.g. an `input()` answered by another service. */
 export interface PromiseControl {
@@ -133,64 +63,9 @@ export interface CapsuleInfo {
   pool: PoolMetrics
 }
 
-const optionsSchema = z
-  .object({
-    level: z.enum(SECURITY_LEVELS).optional(),
-    providers: z.array(z.any()).optional(),
-    allow: z.array(z.string()).optional(),
-    deny: z.array(z.string()).optional(),
-    sandbox: z.enum(['auto', 'bwrap', 'none']).optional(),
-    mounts: z
-      .array(
-        z
-          .object({ source: z.string().min(1), target: z.string().min(1).optional(), write: z.boolean() })
-          .strict(),
-      )
-      .optional(),
-    bwrapPath: z.string().min(1).optional(),
-    sandboxUser: sandboxUserSchema.optional(),
-    limits: limitsSchema.optional(),
-    python: z.string().min(1).optional(),
-    codec: z.enum(['auto', 'msgpack', 'json']).optional(),
-    env: z.record(z.string(), z.string()).optional(),
-    cwd: z.string().min(1).optional(),
-    onAudit: z.function().optional(),
-    onInput: z.function().optional(),
-    logger: z.any().optional(),
-    promiseStore: z.any().optional(),
-    auditSinks: z.array(z.any()).optional(),
-    clock: z.any().optional(),
-    pool: z
-      .object({
-        min: z.number().int().min(0).max(256),
-        max: z.number().int().min(1).max(4096),
-        idleTimeoutMs: z.number().int().min(0),
-        maxExecutionsPerWorker: z.number().int().min(0),
-      })
-      .partial()
-      .strict()
-      .refine((pool) => (pool.min ?? DEFAULT_POOL_OPTIONS.min) <= (pool.max ?? DEFAULT_POOL_OPTIONS.max), {
-        message: 'pool.min must not exceed pool.max',
-      })
-      .optional(),
-  })
-  .strict()
-
-const sessionOptionsSchema = z
-  .object({
-    level: z.enum(SECURITY_LEVELS).optional(),
-    allow: z.array(z.string()).optional(),
-    deny: z.array(z.string()).optional(),
-    limits: sessionLimitsSchema.optional(),
-    onInput: z.function().optional(),
-  })
-  .strict()
-
 /** Turns a zod failure into one precise INVALID_OPTIONS message: `limits.callTimeoutMs: …`. */
-function optionsError(prefix: string, error: z.ZodError): CapsuleError {
-  const issue = error.issues[0]
-  const path = issue?.path.length ? issue.path.map(String).join('.') : prefix
-  return new CapsuleError('INVALID_OPTIONS', `${path}: ${issue?.message ?? 'invalid'}`, {
+function optionsError(error: z.ZodError, input: unknown, schema: z.ZodType): CapsuleError {
+  return new CapsuleError('INVALID_OPTIONS', formatZodIssue(error.issues[0]!, { input, schema }), {
     details: { issues: error.issues },
   })
 }
@@ -229,8 +104,8 @@ export class Capsule {
 
   /** Validates every option and provider now: a bad configuration fails here, not at the first call. */
   constructor(options: CapsuleOptions = {}) {
-    const parsed = optionsSchema.safeParse(options)
-    if (!parsed.success) throw optionsError('options', parsed.error)
+    const parsed = capsuleOptionsSchema.safeParse(options)
+    if (!parsed.success) throw optionsError(parsed.error, options, capsuleOptionsSchema)
     this.#options = options
     this.level = options.level ?? 'standard'
     this.sandbox = options.sandbox ?? 'auto'
@@ -289,7 +164,7 @@ export class Capsule {
   async session(options: SessionOptions = {}): Promise<Session> {
     this.#assertOpen()
     const parsed = sessionOptionsSchema.safeParse(options)
-    if (!parsed.success) throw optionsError('session options', parsed.error)
+    if (!parsed.success) throw optionsError(parsed.error, options, sessionOptionsSchema)
     const isDefault = Object.values(options).every((value) => value === undefined)
     if (isDefault) return this.#pool.acquire()
     // Narrow now, so a bad request fails before it waits for a pool slot.

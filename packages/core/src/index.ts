@@ -7,7 +7,7 @@ export { redactForAudit, SENSITIVE_KEYS } from './audit/auditLog.js'
 export type { CapabilityDescriptor, RegisteredCapability } from './capabilities/capabilityRegistry.js'
 export { CapabilityRegistry } from './capabilities/capabilityRegistry.js'
 export { INPUT_CAPABILITY_ID } from './capabilities/inputProvider.js'
-export type { CapsuleInfo, CapsuleOptions, PromiseControl, SandboxMode, SessionOptions } from './capsule.js'
+export type { CapsuleInfo, PromiseControl } from './capsule.js'
 export { Capsule } from './capsule.js'
 export type {
   CapsuleConfig,
@@ -24,6 +24,7 @@ export {
   loadCapsuleConfig,
   readCapsuleConfigFile,
 } from './config/capsuleConfig.js'
+export type { CapsuleOptions, SandboxMode, SessionOptions } from './config/capsuleOptionsSchema.js'
 export type { CapsuleErrorCode, CapsuleErrorOptions } from './errors.js'
 export { CAPSULE_ERROR_CODES, CapsuleError, isCapsuleError } from './errors.js'
 // The durable journal (docs/durability.md): the interface, its records, the memory default, canonical

@@ -1,3 +1,5 @@
+import { CAPABILITY_ERROR_BRAND, hasBrand } from './errorBrands.js'
+
 /**
  * The stable codes a capability call can fail with. Python maps them to exceptions:
  * DENIED → CapabilityDenied, INVALID_ARGUMENT → InvalidArguments, TIMEOUT → CapabilityTimeout,
@@ -34,12 +36,20 @@ export class CapabilityError extends Error {
   override readonly name = 'CapabilityError'
   readonly code: CapabilityErrorCode
   readonly details: Record<string, unknown> | undefined
+  readonly [CAPABILITY_ERROR_BRAND] = true
 
   constructor(code: CapabilityErrorCode, message: string, options: CapabilityErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     if (!isCapabilityErrorCode(code)) throw new TypeError(`unknown capability error code: ${String(code)}`)
     this.code = code
     this.details = options.details
+  }
+
+  // By brand, not prototype: a CapabilityError from a second copy of this package is one too.
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` asks about, maybe a subclass
+    if (this !== CapabilityError) return Function.prototype[Symbol.hasInstance].call(this, value)
+    return hasBrand(value, CAPABILITY_ERROR_BRAND)
   }
 }
 
@@ -49,8 +59,8 @@ export function isCapabilityErrorCode(value: unknown): value is CapabilityErrorC
 }
 
 /**
- * Whether `value` is a CapabilityError. Matches by shape too, so an error from another copy of this
- * package (two versions installed side by side) is still recognised.
+ * Whether `value` is a CapabilityError, from this copy of the package or another (by its brand). An
+ * error of a copy older than the brand is matched by its name and code.
  */
 export function isCapabilityError(value: unknown): value is CapabilityError {
   if (value instanceof CapabilityError) return true

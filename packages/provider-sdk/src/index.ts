@@ -28,3 +28,5 @@ export type {
 export { ProviderDefinitionError } from './providerDefinitionError.js'
 export type { SecurityLevel } from './securityLevel.js'
 export { compareLevels, isSecurityLevel, SECURITY_LEVELS } from './securityLevel.js'
+export type { ZodIssueContext, ZodIssueReport } from './zodIssue.js'
+export { explainZodIssue, formatIssuePath, formatZodIssue } from './zodIssue.js'

@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import { ProviderDefinitionError } from './providerDefinitionError.js'
+import { explainZodIssue } from './zodIssue.js'
 
 /** How {@link parseProviderOptions} reports problems. */
 export interface ParseProviderOptionsSettings {
@@ -27,27 +28,19 @@ export function parseProviderOptions<S extends z.ZodType>(
   }
   const parsed = schema.safeParse(options)
   if (parsed.success) return parsed.data
-  const issue = parsed.error.issues[0]!
-  const path = issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('')
+  const report = explainZodIssue(parsed.error.issues[0]!, { input: options, schema })
+  const path = report.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('')
   const message =
-    issue.code === 'unrecognized_keys' ? `has unknown option(s): ${issue.keys.join(', ')}` : issue.message
-  const got = valueAt(options, issue.path)
-  const secret = typeof issue.path[0] === 'string' && (settings.secretKeys ?? []).includes(issue.path[0])
+    report.unknownKeys.length > 0 ? `has unknown option(s): ${report.unknownKeys.join(', ')}` : report.message
+  const secret = typeof report.path[0] === 'string' && (settings.secretKeys ?? []).includes(report.path[0])
   const shown =
-    issue.code === 'unrecognized_keys' || got === undefined || secret ? '' : ` (got ${describe(got)})`
+    report.unknownKeys.length > 0 || report.received === undefined || secret
+      ? ''
+      : ` (got ${describe(report.received)})`
   throw new ProviderDefinitionError(`${factory}: options${path} ${message}${shown}`, {
     code: 'INVALID_OPTIONS',
     details: { option: path.replace(/^\./, '') },
   })
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let value = root
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null) return undefined
-    value = (value as Record<PropertyKey, unknown>)[key]
-  }
-  return value
 }
 
 function describe(value: unknown): string {

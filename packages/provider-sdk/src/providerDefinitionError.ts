@@ -1,8 +1,4 @@
-/**
- * The brand @capsule/core's CapsuleError recognises: a registered symbol, so this package, core and
- * @capsule/sandbox agree on it without importing one another, even when loaded twice.
- */
-const CAPSULE_ERROR_BRAND: unique symbol = Symbol.for('capsule.error') as never
+import { CAPSULE_ERROR_BRAND, hasBrand, PROVIDER_DEFINITION_ERROR_BRAND } from './errorBrands.js'
 
 /** The codes a {@link ProviderDefinitionError} carries: the part of core's CapsuleError table it uses. */
 export type ProviderDefinitionErrorCode = 'INVALID_PROVIDER' | 'INVALID_OPTIONS'
@@ -28,10 +24,18 @@ export class ProviderDefinitionError extends Error {
   readonly code: ProviderDefinitionErrorCode
   readonly details: Record<string, unknown>
   readonly [CAPSULE_ERROR_BRAND] = true
+  readonly [PROVIDER_DEFINITION_ERROR_BRAND] = true
 
   constructor(message: string, options: ProviderDefinitionErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.code = options.code ?? 'INVALID_PROVIDER'
     this.details = options.details ?? {}
+  }
+
+  // By brand, not prototype: one from a second copy of this package is a ProviderDefinitionError too.
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` asks about, maybe a subclass
+    if (this !== ProviderDefinitionError) return Function.prototype[Symbol.hasInstance].call(this, value)
+    return hasBrand(value, PROVIDER_DEFINITION_ERROR_BRAND)
   }
 }

@@ -7,6 +7,9 @@ export type SandboxErrorCode = 'INVALID_OPTIONS' | 'SANDBOX_UNAVAILABLE'
  */
 export const CAPSULE_ERROR_BRAND: unique symbol = Symbol.for('capsule.error') as never
 
+// Its own brand, so `instanceof SandboxError` holds across copies of this package too.
+const SANDBOX_ERROR_BRAND: unique symbol = Symbol.for('capsule.sandbox-error') as never
+
 /** Options for {@link SandboxError}. */
 export interface SandboxErrorOptions {
   cause?: unknown
@@ -24,10 +27,18 @@ export class SandboxError extends Error {
   readonly code: SandboxErrorCode
   readonly details: Record<string, unknown>
   readonly [CAPSULE_ERROR_BRAND] = true
+  readonly [SANDBOX_ERROR_BRAND] = true
 
   constructor(code: SandboxErrorCode, message: string, options: SandboxErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
     this.details = options.details ?? {}
+  }
+
+  // By brand, not prototype (as CapsuleError does).
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` asks about, maybe a subclass
+    if (this !== SandboxError) return Function.prototype[Symbol.hasInstance].call(this, value)
+    return typeof value === 'object' && value !== null && SANDBOX_ERROR_BRAND in value
   }
 }

@@ -3,14 +3,10 @@ import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import type { ProviderDefinition } from '@capsule/provider-sdk'
-import { SECURITY_LEVELS } from '@capsule/provider-sdk'
+import { formatZodIssue, type ProviderDefinition } from '@capsule/provider-sdk'
 import { z } from 'zod'
-import type { CapsuleOptions } from '../capsule.js'
 import { CapsuleError } from '../errors.js'
-import { sandboxUserSchema } from '../sandbox/sandboxUserSchema.js'
-import { limitsSchema } from '../session/limits.js'
-import { formatConfigIssue } from './configIssue.js'
+import { type CapsuleOptions, capsuleOptionsSchema } from './capsuleOptionsSchema.js'
 
 /** File names looked up, in this order, when no config file is named. */
 export const CAPSULE_CONFIG_FILES = [
@@ -86,29 +82,34 @@ const providerModuleEntrySchema = z.strictObject({
   options: z.unknown().optional(),
 })
 
+/** The options a config file may set: the declarative ones (no callbacks, stores or clocks). */
+const CONFIG_FILE_OPTIONS = {
+  level: true,
+  allow: true,
+  deny: true,
+  sandbox: true,
+  python: true,
+  codec: true,
+  bwrapPath: true,
+  sandboxUser: true,
+  cwd: true,
+  env: true,
+  mounts: true,
+  limits: true,
+} as const satisfies Partial<Record<keyof CapsuleOptions, true>>
+
 /**
  * The schema of a Capsule config file: the declarative part of CapsuleOptions. `providers` is an object of
  * provider key → options (or `{ module, export?, options? }`), or — in a JS/TS config — an array of ready
  * provider definitions. Unknown keys are errors.
  */
-export const capsuleConfigSchema = z.strictObject({
+export const capsuleConfigSchema = capsuleOptionsSchema.pick(CONFIG_FILE_OPTIONS).extend({
+  /** The JSON Schema an editor validates the file with; ignored by Capsule. */
   $schema: z.string().optional(),
-  level: z.enum(SECURITY_LEVELS).optional(),
-  allow: z.array(z.string()).optional(),
-  deny: z.array(z.string()).optional(),
-  sandbox: z.enum(['auto', 'bwrap', 'none']).optional(),
-  python: z.string().min(1).optional(),
-  codec: z.enum(['auto', 'msgpack', 'json']).optional(),
-  bwrapPath: z.string().min(1).optional(),
-  sandboxUser: sandboxUserSchema.optional(),
-  cwd: z.string().min(1).optional(),
-  env: z.record(z.string(), z.string()).optional(),
-  mounts: z
-    .array(
-      z.strictObject({ source: z.string().min(1), target: z.string().min(1).optional(), write: z.boolean() }),
-    )
-    .optional(),
-  limits: limitsSchema.optional(),
+  /**
+   * Providers by key (`"fs": { roots: [...] }`, `"kv": { "module": "…", "export": "…" }`), or in a JS/TS
+   * config an array of provider definitions.
+   */
   providers: z
     .union([
       z.record(
@@ -221,9 +222,14 @@ async function resolveConfig(
   const parsed = capsuleConfigSchema.safeParse(file.config)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
-    throw configError(label, formatConfigIssue(issue, file.config), undefined, {
-      issues: parsed.error.issues,
-    })
+    throw configError(
+      label,
+      formatZodIssue(issue, { input: file.config, schema: capsuleConfigSchema }),
+      undefined,
+      {
+        issues: parsed.error.issues,
+      },
+    )
   }
   const config = parsed.data
   const resolvePath = (value: string) => path.resolve(baseDir, value)
@@ -265,7 +271,14 @@ async function buildProviders(
     if (typeof entry === 'object' && entry !== null && 'module' in entry) {
       const parsed = providerModuleEntrySchema.safeParse(entry)
       if (!parsed.success) {
-        throw configError(file.label, formatConfigIssue(parsed.error.issues[0]!, entry, ['providers', name]))
+        throw configError(
+          file.label,
+          formatZodIssue(parsed.error.issues[0]!, {
+            input: entry,
+            schema: providerModuleEntrySchema,
+            prefix: ['providers', name],
+          }),
+        )
       }
       factory = await importFactory(parsed.data, where, file, options)
       factoryOptions = parsed.data.options
