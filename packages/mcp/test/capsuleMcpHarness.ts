@@ -19,11 +19,8 @@ export function capsuleMcpCommand(args: readonly string[] = []): { command: stri
       '--conditions=@capsule/source',
       CLI_SOURCE,
       'mcp',
-      '--sandbox',
-      'none',
-      '--no-config',
-      '--python',
-      TEST_PYTHON,
+      // A test's own --config brings its own settings.
+      ...(args.includes('--config') ? [] : ['--sandbox', 'none', '--no-config', '--python', TEST_PYTHON]),
       ...args,
     ],
   }
