@@ -13,6 +13,10 @@ import { type CapabilityCallSummary, executionToolResult } from './toolResult.js
 /** Longest progress message, in characters: longer output arrives in the final result only. */
 export const MAX_PROGRESS_MESSAGE_CHARS = 8192
 
+/** A cell that prints nothing still sends a progress notification this often, so clients that reset their
+ * request timeout on progress keep waiting for it. */
+export const PROGRESS_HEARTBEAT_MS = 10_000
+
 /** Key of the one elicitation an `input()` asks for. */
 const INPUT_REQUEST_KEY = 'input'
 
@@ -108,6 +112,25 @@ export class CellRunner {
     const { ctx } = request
     const progressToken = ctx.mcpReq._meta?.progressToken
     let progress = 0
+    const startedAt = Date.now()
+    let lastReportAt = startedAt
+    const report = (message: string) => {
+      if (progressToken === undefined) return Promise.resolve()
+      progress += 1
+      lastReportAt = Date.now()
+      return ctx.mcpReq
+        .notify({ method: 'notifications/progress', params: { progressToken, progress, message } })
+        .catch(() => undefined)
+    }
+    const heartbeat =
+      progressToken === undefined
+        ? undefined
+        : setInterval(() => {
+            const quietMs = Date.now() - lastReportAt
+            if (quietMs >= PROGRESS_HEARTBEAT_MS)
+              void report(`[still running after ${Math.round((Date.now() - startedAt) / 1000)} s]\n`)
+          }, PROGRESS_HEARTBEAT_MS / 2)
+    heartbeat?.unref()
     const onAbort = () => void cell.session.interrupt().catch(() => undefined)
     ctx.mcpReq.signal.addEventListener('abort', onAbort, { once: true })
     if (ctx.mcpReq.signal.aborted) onAbort()
@@ -125,15 +148,7 @@ export class CellRunner {
         switch (event.type) {
           case 'stdout':
           case 'stderr':
-            if (progressToken !== undefined) {
-              progress += 1
-              await ctx.mcpReq
-                .notify({
-                  method: 'notifications/progress',
-                  params: { progressToken, progress, message: progressMessage(event.type, event.text) },
-                })
-                .catch(() => undefined)
-            }
+            await report(progressMessage(event.type, event.text))
             break
           case 'call':
             cell.calls.push({ capability: event.capability, args: event.args })
@@ -153,6 +168,7 @@ export class CellRunner {
         }
       }
     } finally {
+      if (heartbeat) clearInterval(heartbeat)
       ctx.mcpReq.signal.removeEventListener('abort', onAbort)
     }
   }
