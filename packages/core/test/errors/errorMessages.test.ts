@@ -1,7 +1,13 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { CapsuleError, isCapsuleError } from '@capsule/core'
-import { defineProvider, ProviderDefinitionError, parseProviderOptions } from '@capsule/provider-sdk'
+import { CAPSULE_ERROR_CODES, CapsuleError, isCapsuleError } from '@capsule/core'
+import {
+  CAPABILITY_ERROR_CODES,
+  defineProvider,
+  ProviderDefinitionError,
+  parseProviderOptions,
+} from '@capsule/provider-sdk'
+import ts from 'typescript'
 import { describe, expect, test } from 'vitest'
 import { z } from 'zod'
 
@@ -20,31 +26,83 @@ const sourceDirs = [
   path.join(repo, 'contract-tests', 'src'),
 ].filter((dir) => statSync(dir, { throwIfNoEntry: false })?.isDirectory())
 
-// The message argument of an error constructor, after an optional code argument: `new CapsuleError('X', `…`)`.
-const CONSTRUCTION =
-  /(?:CapsuleError|CapabilityError|SandboxError|ProviderDefinitionError)\(\s*(?:'[A-Z_]+'\s*,\s*)?(['"`])([^'"`]{0,40})/g
+const KNOWN_CODES = [...new Set<string>([...CAPSULE_ERROR_CODES, ...CAPABILITY_ERROR_CODES])]
+const CODE_WORD = new RegExp(`(?<![\\w.])(${KNOWN_CODES.join('|')})(?![\\w.])`)
+
+/**
+ * The literal text of every error construction's message in `source`: the string and template parts of
+ * each argument after an optional leading code (`new CapsuleError('X', `…${a}…`, { details })`), the
+ * options object left out. Matches `new …Error(…)` and `…Error(…)` calls alike.
+ */
+function errorMessageTexts(file: string, source: string): { line: number; text: string }[] {
+  const tree = ts.createSourceFile(file, source, ts.ScriptTarget.Latest, true)
+  const found: { line: number; text: string }[] = []
+  const collect = (node: ts.Node, line: number): void => {
+    if (ts.isObjectLiteralExpression(node)) return
+    if (
+      ts.isStringLiteralLike(node) ||
+      ts.isTemplateHead(node) ||
+      ts.isTemplateMiddle(node) ||
+      ts.isTemplateTail(node)
+    )
+      if (!/^[A-Z_]+$/.test(node.text))
+        // A bare code (`code === 127 ? 'PYTHON_NOT_FOUND' : …`) is a code argument, not message text.
+        found.push({ line, text: node.text })
+    ts.forEachChild(node, (child) => collect(child, line))
+  }
+  const visit = (node: ts.Node): void => {
+    if (
+      (ts.isNewExpression(node) || ts.isCallExpression(node)) &&
+      /Error$/.test(node.expression.getText(tree))
+    ) {
+      const args = [...(node.arguments ?? [])]
+      // A leading code argument is the code, not the message.
+      if (args.length > 1 && ts.isStringLiteral(args[0]!) && /^[A-Z_]+$/.test(args[0].text)) args.shift()
+      const line = tree.getLineAndCharacterOfPosition(node.getStart(tree)).line + 1
+      for (const arg of args) collect(arg, line)
+    }
+    ts.forEachChild(node, visit)
+  }
+  visit(tree)
+  return found
+}
 
 describe('error messages', () => {
-  test('no error message anywhere starts with a code (the code is in `code`, not repeated in the text)', () => {
+  test('no error message anywhere names a code (the code is in `code`, not repeated in the text)', () => {
     const offenders: string[] = []
     let scanned = 0
     for (const dir of sourceDirs) {
       for (const file of sources(dir)) {
-        const text = readFileSync(file, 'utf8')
-        for (const match of text.matchAll(CONSTRUCTION)) {
+        for (const { line, text } of errorMessageTexts(file, readFileSync(file, 'utf8'))) {
           scanned += 1
-          if (/^[A-Z_]{4,}:/.test(match[2]!)) offenders.push(`${path.relative(repo, file)}: ${match[0]}`)
+          if (CODE_WORD.test(text) || /^[A-Z_]{4,}: /.test(text) || /\[E_[A-Z_]+\]/.test(text))
+            offenders.push(`${path.relative(repo, file)}:${line}: ${JSON.stringify(text)}`)
         }
       }
     }
-    expect(scanned).toBeGreaterThan(100) // the scan found the constructions it is about
+    expect(scanned).toBeGreaterThan(300) // the scan found the constructions it is about
     expect(offenders).toEqual([])
   })
 
-  test('the scan catches a message that starts with its code', () => {
-    const sample = "new CapsuleError('LIMIT_EXCEEDED', `LIMIT_EXCEEDED: cpu — too much`)"
-    const [match] = [...sample.matchAll(CONSTRUCTION)]
-    expect(match?.[2]).toMatch(/^[A-Z_]{4,}:/)
+  test('the scan catches a code at the start, in the middle or bracketed, and skips the code argument', () => {
+    const sample = [
+      "new CapsuleError('LIMIT_EXCEEDED', `LIMIT_EXCEEDED: cpu — too much`)",
+      "throw new CapabilityError('DENIED', `host ${host} refused (DENIED by policy)`, { details: { code: 'X' } })",
+      "new Error('[E_BAD_THING] oops')",
+      "new SandboxError('SANDBOX_UNAVAILABLE', 'bwrap is missing')",
+      "new CapsuleError(exit === 127 ? 'PYTHON_NOT_FOUND' : 'PYTHON_UNSUPPORTED', `no ${python}`)",
+    ].join('\n')
+    const texts = errorMessageTexts('sample.ts', sample).map((found) => found.text)
+    expect(texts).toEqual([
+      'LIMIT_EXCEEDED: cpu — too much',
+      'host ',
+      ' refused (DENIED by policy)',
+      '[E_BAD_THING] oops',
+      'bwrap is missing',
+      'no ',
+      '',
+    ])
+    expect(texts.filter((text) => CODE_WORD.test(text) || /\[E_[A-Z_]+\]/.test(text))).toHaveLength(3)
   })
 })
 
