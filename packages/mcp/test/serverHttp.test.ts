@@ -17,10 +17,15 @@ afterAll(async () => {
   await server?.stop()
 })
 
-async function connect(options: { token?: string; modern?: boolean } = {}): Promise<Client> {
+async function connect(
+  options: { token?: string; modern?: boolean; elicitation?: boolean } = {},
+): Promise<Client> {
   const client = new Client(
     { name: 'capsule-http-test', version: '1.0.0' },
-    options.modern ? { versionNegotiation: { mode: 'auto' } } : {},
+    {
+      ...(options.modern ? { versionNegotiation: { mode: 'auto' as const } } : {}),
+      ...(options.elicitation ? { capabilities: { elicitation: { form: {} } } } : {}),
+    },
   )
   await client.connect(
     new StreamableHTTPClientTransport(new URL(server.url), {
@@ -118,6 +123,30 @@ describe('capsule mcp --http', () => {
         arguments: { code: '(m, "n" in dir())', session_id: sessionId },
       })
       expect(structured(mine).value).toEqual({ 'text/plain': "('mine', False)" })
+    } finally {
+      await client.close()
+    }
+  })
+
+  test('input() over a stateless (2026-07-28) connection: an input_required round the client answers', async () => {
+    const client = await connect({ modern: true, elicitation: true })
+    const prompts: string[] = []
+    client.setRequestHandler('elicitation/create', async (request) => {
+      prompts.push(String(request.params.message))
+      return { action: 'accept', content: { answer: 'blue' } }
+    })
+    try {
+      expect(client.getProtocolEra()).toBe('modern')
+      const result = await client.callTool({
+        name: 'run_python',
+        arguments: { code: 'print("asking")\ncolour = input("Colour? ")\ncolour.upper()', session_id: 'new' },
+      })
+      expect(prompts).toEqual(['Colour? '])
+      expect(structured(result)).toMatchObject({
+        status: 'ok',
+        stdout: 'asking\n',
+        value: { 'text/plain': "'BLUE'" },
+      })
     } finally {
       await client.close()
     }
