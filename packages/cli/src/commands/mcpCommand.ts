@@ -71,7 +71,7 @@ export async function mcpCommand(args: readonly string[], terminal: Terminal): P
     ...(idleSeconds === undefined ? {} : { idleTimeoutMs: idleSeconds * 1000 }),
   })
   try {
-    // Fail now, with exit code 2, when the interpreter or the sandbox cannot start; the session goes back warm.
+    // Fail now, with exit code 2, when the interpreter or the sandbox cannot start (the pool warms another).
     const probe = await capsule.session()
     await probe.close()
   } catch (error) {
