@@ -6,7 +6,7 @@ Importing this module starts the worker: the host's launcher does exactly that w
 
 def main():
     """Run the worker until the host sends ``shutdown`` or closes the pipe."""
-    from capsule_worker.worker import run
+    from capsule_worker.boot import run
 
     run()
 

@@ -12,11 +12,23 @@ from capsule_worker.frames import FrameTooLarge
 
 
 class _SyncWaiter:
+    """A call from a thread other than the main one: it blocks on a lock the answer releases."""
+
     __slots__ = ("lock", "outcome", "exec_id")
 
     def __init__(self):
         self.lock = _thread.allocate_lock()
         self.lock.acquire()
+        self.outcome = None
+        self.exec_id = None
+
+
+class _MainWaiter:
+    """A call from the main thread: it reads the pipe itself until ``outcome`` is set."""
+
+    __slots__ = ("outcome", "exec_id")
+
+    def __init__(self):
         self.outcome = None
         self.exec_id = None
 
@@ -33,19 +45,18 @@ class _AsyncWaiter:
 
 
 class CallManager:
-    """Sends ``call`` frames and routes ``call_result``/``call_error`` back to the waiting caller.
+    """Sends ``call`` frames through the sender and routes ``call_result``/``call_error`` back.
 
-    ``emit_call(message)`` sends a call after the running execution's pending output and returns
-    the ``exec`` it stamped; ``send(message)`` sends any other frame; ``was_interrupted(exec_id)``
-    says whether the host interrupted that execution.
+    A sync call on the main thread waits in ``channel.wait_for`` (which reads the answer itself);
+    on another thread it blocks until the channel's reader settles it. The gate says whether a
+    CANCELLED answer is the host's reply to an interrupt.
     """
 
-    def __init__(self, emit_call, send, was_interrupted, prepare_call=None, write_calls=None):
-        self._emit_call = emit_call
-        self._send = send
-        self._was_interrupted = was_interrupted
-        self._prepare_call = prepare_call
-        self._write_calls = write_calls
+    def __init__(self, sender, gate, channel):
+        self._sender = sender
+        self._gate = gate
+        self._channel = channel
+        self._main_ident = _thread.get_ident()
         # Calls made by tasks in one turn of an event loop leave in one write (a gather of thousands).
         self._outbox = []
         self._lock = _thread.allocate_lock()
@@ -58,28 +69,29 @@ class CallManager:
         """Call capability ``spec`` with ``args`` (only what the caller passed)."""
         asyncio = sys.modules.get("asyncio")  # never import asyncio from a stub
         if asyncio is not None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
+            loop = asyncio._get_running_loop()  # None outside a loop, without raising
             if loop is not None and asyncio.current_task(loop) is not None:
                 return self._call_async(loop, spec, args)
         return self.call_sync(spec, args)
 
     def call_sync(self, spec, args):
         """Call and block this thread until the host answers."""
-        waiter = _SyncWaiter()
+        on_main = _thread.get_ident() == self._main_ident
+        waiter = _MainWaiter() if on_main else _SyncWaiter()
         call_id = self._register(waiter)
-        waiter.exec_id = self._start(call_id, spec, args)
         try:
-            _wait(waiter)
+            if on_main:
+                waiter.exec_id = self._channel.wait_for(waiter, self._start, call_id, spec, args)
+            else:
+                waiter.exec_id = self._start(call_id, spec, args)
+                _wait(waiter)
         except KeyboardInterrupt:
             self._cancel(call_id)
             raise
         ok, a, b = waiter.outcome
         if ok:
             return _unwrap(spec, args, a)
-        if a == "CANCELLED" and self._was_interrupted(waiter.exec_id):
+        if a == "CANCELLED" and self._gate.was_interrupted(waiter.exec_id):
             raise KeyboardInterrupt
         raise _error_for(a, b)
 
@@ -87,15 +99,12 @@ class CallManager:
         future = loop.create_future()
         waiter = _AsyncWaiter(loop, future, spec, args)
         call_id = self._register(waiter)
-        if self._prepare_call is None:
-            waiter.exec_id = self._start(call_id, spec, args)
-        else:
-            waiter.exec_id = self._queue(loop, call_id, spec, args)
+        waiter.exec_id = self._queue(loop, call_id, spec, args)
         future.add_done_callback(lambda f: f.cancelled() and self._cancel(call_id))
         return future
 
     def _queue(self, loop, call_id, spec, args):
-        exec_id, body = self._start(call_id, spec, args, self._prepare_call)
+        exec_id, body = self._start(call_id, spec, args, self._sender.encode_call)
         outbox = self._outbox
         outbox.append(body)
         if len(outbox) == 1:
@@ -107,7 +116,7 @@ class CallManager:
         if not bodies:
             return
         self._outbox = []
-        self._write_calls(bodies)
+        self._sender.send_calls(bodies)
 
     def _register(self, waiter):
         with self._lock:
@@ -121,7 +130,7 @@ class CallManager:
         and raises at the call site."""
         message = {"type": "call", "id": call_id, "exec": None, "capability": spec.id, "args": args}
         try:
-            return (send or self._emit_call)(message)
+            return (send or self._sender.call)(message)
         except FrameTooLarge as exc:
             self._forget(call_id)
             raise _error_for("LIMIT_EXCEEDED", "%s: %s" % (spec.name, exc)) from None
@@ -138,14 +147,20 @@ class CallManager:
 
     def _cancel(self, call_id):
         if self._forget(call_id) is not None:
-            self._send({"type": "call_cancel", "id": call_id})
+            self._sender.send({"type": "call_cancel", "id": call_id})
 
     def settle(self, call_id, ok, a, b=None):
         """Deliver an answer (reader thread). Answers for unknown or cancelled ids are ignored."""
         waiter = self._forget(call_id)
         if waiter is None:
             return
-        if isinstance(waiter, _SyncWaiter):
+        kind = type(waiter)
+        if kind is _MainWaiter:
+            waiter.outcome = (ok, a, b)
+            if _thread.get_ident() != self._main_ident:
+                self._channel.wake_main()
+            return
+        if kind is _SyncWaiter:
             waiter.outcome = (ok, a, b)
             waiter.lock.release()
             return
@@ -181,14 +196,14 @@ class CallManager:
                 future.set_exception(exc)
                 return
             future.set_result(value)
-        elif a == "CANCELLED" and self._was_interrupted(waiter.exec_id):
+        elif a == "CANCELLED" and self._gate.was_interrupted(waiter.exec_id):
             future.cancel()
         else:
             future.set_exception(_error_for(a, b))
 
 
 def _wait(waiter):
-    # The one place a blocked capability call may be interrupted (InterruptGate.allow).
+    # Where a thread's blocked capability call may be interrupted (InterruptGate.allow).
     waiter.lock.acquire()
 
 
@@ -214,5 +229,6 @@ def _unwrap(spec, args, value):
     return value
 
 
-#: Functions in which the InterruptGate may raise KeyboardInterrupt.
+#: Functions in which the InterruptGate may raise KeyboardInterrupt (the main thread's own waits
+#: are the channel's: capsule_worker.channel.INTERRUPTIBLE).
 INTERRUPTIBLE = (_wait,)

@@ -1,13 +1,33 @@
-"""The reader thread: the only reader of the host-to-worker pipe.
+"""The host-to-worker pipe: one reader at a time, and one declared handler per message type.
 
-It answers ``heartbeat`` itself (even while a cell runs), turns ``interrupt`` into a signal,
-settles capability calls, and hands ``init``, ``execute`` and ``shutdown`` to the main thread.
+Two threads read the pipe, never both at once. The reader thread reads whenever nobody else
+does, so heartbeats are answered and interrupts arrive while a cell runs. The main thread, while
+it waits for the answer to its own capability call, reads the pipe itself (:meth:`Channel.wait_for`):
+the answer then reaches it without a thread switch, and it dispatches whatever else arrives
+meanwhile exactly as the reader thread would. The turn passes under ``_cond``; ``_holder`` names
+the thread that reads now. Only the holder touches the FrameReader.
+
+While the main thread holds the turn, SIGINT may interrupt it only where nothing is half done:
+in :meth:`Channel._await_frame` (waiting for bytes) and :meth:`Channel._park` (waiting for the
+turn or the answer). Everywhere else the gate defers it to the next of those points.
 """
 
-from capsule_worker.frames import ProtocolError
+import select
+import threading
 
-#: Queued for the main thread when the host closes the pipe cleanly.
+from capsule_worker.frames import ProtocolError
+from capsule_worker.stdio import EXIT_INTERNAL, EXIT_PROTOCOL
+
+#: Handed to the main thread when the host closes the pipe cleanly.
 EOF_MESSAGE = {"type": "eof"}
+_READER = "reader"
+_MAIN = "main"
+
+
+def _poller(fd):
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return poller
 
 
 def _is_int(value):
@@ -16,7 +36,7 @@ def _is_int(value):
 
 def _need_int(message, field):
     value = message.get(field)
-    if not _is_int(value) or value < 0:
+    if type(value) is not int or value < 0:
         raise ProtocolError("%s.%s must be a non-negative integer" % (message["type"], field))
     return value
 
@@ -29,65 +49,264 @@ def _need_str(message, field):
 
 
 class Channel:
-    """Reads and dispatches host frames on its own thread."""
+    """Reads host frames (on whichever thread holds the turn) and routes each by its type.
 
-    def __init__(self, reader, codec, writer, deliver, calls, on_interrupt, on_init_frame_limit):
+    ``calls`` (the CallManager) is attached by the worker once both exist: answers go to it,
+    and it waits on :meth:`wait_for`. ``fatal(status, line)`` ends the process on a bad frame.
+    """
+
+    #: Host message type → the method that checks its envelope and routes it, as ipykernel's
+    #: ``shell_handlers``. Before ``init`` only the first three are accepted.
+    HANDLERS = {
+        "heartbeat": "on_heartbeat",
+        "shutdown": "to_main",
+        "init": "on_init",
+        "execute": "on_execute",
+        "interrupt": "on_interrupt",
+        "call_result": "on_call_result",
+        "call_error": "on_call_error",
+    }
+    BEFORE_INIT = frozenset(("heartbeat", "shutdown", "init"))
+
+    def __init__(self, reader, codec, sender, gate, inbox, fatal):
         self._reader = reader
-        self._codec = codec
-        self._writer = writer
-        self._deliver = deliver
-        self._calls = calls
-        self._on_interrupt = on_interrupt
-        self._set_frame_limit = on_init_frame_limit
+        self._decode = codec.decode
+        self._sender = sender
+        self._gate = gate
+        self._inbox = inbox
+        self._fatal = fatal
+        self.calls = None
+        self._handlers = {kind: getattr(self, name) for kind, name in self.HANDLERS.items()}
         self._initialized = False
+        self._cond = threading.Condition(threading.Lock())
+        self._holder = None
+        self._eof = False
+        # Each reading thread has its own poll object (they are not meant to be shared).
+        self._main_poller = _poller(reader.fd)
+        self._reader_wait = _ReaderWait(reader.fd)
+
+    # -- the reader thread ----------------------------------------------------------------------
 
     def run(self):
-        """Read until end of file; raises ProtocolError for a bad frame."""
+        """Body of the reader thread: read and dispatch until end of file; then hand ``eof`` over.
+
+        Raises ProtocolError for a bad frame and OSError when the pipe fails.
+        """
+        reader = self._reader
+        wait = self._reader_wait
         while True:
-            body = self._reader.read_frame()
-            if body is None:
-                self._deliver(EOF_MESSAGE)
-                return
+            if not reader.buffered:
+                wait.readable()  # readable, not read: the main thread may take these bytes first
+            self._take_for_reader()
             try:
-                message = self._codec.decode(body)
-            except ValueError as exc:
-                raise ProtocolError("undecodable frame: %s" % (exc,)) from None
-            self.dispatch(message)
+                if not reader.buffered and not wait.readable_now():
+                    continue  # the main thread read what woke us
+                if not self._serve_one():
+                    self._eof = True
+                    break
+            finally:
+                self._give_back(_READER)
+        self._inbox.put(EOF_MESSAGE)
+
+    def _take_for_reader(self):
+        with self._cond:
+            while self._holder is not None:
+                self._cond.wait()
+            self._holder = _READER
+
+    # -- the main thread, waiting for its call's answer -------------------------------------------
+
+    def wait_for(self, waiter, send, *args):
+        """Write a call with ``send(*args)`` and block the main thread until ``waiter.outcome`` is
+        set, reading the pipe meanwhile whenever the turn is free; returns what ``send`` returned.
+
+        The turn is taken before the call is written, so the answer cannot wake the reader thread
+        first. KeyboardInterrupt (or what the user's SIGINT handler raises) leaves it at a frame
+        boundary.
+        """
+        # A call made by a SIGINT handler that ran while this thread served the pipe serves it too.
+        nested = self._holder is _MAIN
+        if nested:  # its poll object is busy in the interrupted wait below us
+            outer_poller, self._main_poller = self._main_poller, _poller(self._reader.fd)
+        try:
+            if not nested:
+                self._take_for_main()
+            sent = send(*args)
+            while waiter.outcome is None:
+                if self._holder is _MAIN or self._take_for_main():
+                    self._serve_until(waiter)
+                else:
+                    self._park(waiter)
+            return sent
+        finally:
+            if nested:
+                self._main_poller = outer_poller
+            else:
+                self._give_back(_MAIN)
+
+    def wake_main(self):
+        """Another thread settled the main thread's call: wake it if it is parked."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def _take_for_main(self):
+        with self._cond:
+            if self._holder is None and not self._eof:
+                self._holder = _MAIN
+                self._reader_wait.mute()
+                return True
+            return False
+
+    def _park(self, waiter):
+        # Interruptible: the turn is someone else's, so nothing here is half done.
+        with self._cond:
+            while waiter.outcome is None and (self._holder is not None or self._eof):
+                self._cond.wait()
+
+    def _serve_until(self, waiter):
+        reader = self._reader
+        gate = self._gate
+        try:
+            while waiter.outcome is None:
+                if not reader.has_frame():
+                    gate.deliver_pending()  # an interrupt deferred while a frame was dispatched
+                    self._await_frame()
+                    if self._holder is not _MAIN:
+                        return  # a nested wait (a SIGINT handler's call) met end of file
+                if not self._serve_one():
+                    return self._end_of_file()
+            # Frames that came with the answer are served now: after the turn is given back only
+            # new bytes on the pipe wake the reader thread.
+            while reader.buffered:
+                if not self._serve_one():
+                    return self._end_of_file()
+        except ProtocolError as exc:
+            self._fatal(EXIT_PROTOCOL, "protocol error: %s" % (exc,))
+        except OSError as exc:
+            self._fatal(EXIT_INTERNAL, "reading frames failed: %s" % (exc,))
+
+    def _end_of_file(self):
+        # The reader thread must see it too: it interrupts the running cell and ends the worker.
+        self._eof = True
+        self._give_back(_MAIN)
+
+    def _await_frame(self):
+        # Interruptible: the main thread's only wait while it holds the turn.
+        self._main_poller.poll()
+
+    def _give_back(self, who):
+        with self._cond:
+            if self._holder is who:
+                self._holder = None
+                if who is _MAIN:
+                    self._reader_wait.unmute()
+                self._cond.notify_all()
+
+    # -- frames ---------------------------------------------------------------------------------
+
+    def _serve_one(self):
+        """Read one frame and dispatch it (turn held); False at end of file."""
+        body = self._reader.read_frame()
+        if body is None:
+            return False
+        try:
+            message = self._decode(body)
+        except ValueError as exc:
+            raise ProtocolError("undecodable frame: %s" % (exc,)) from None
+        self.dispatch(message)
+        return True
 
     def dispatch(self, message):
-        """Route one decoded message."""
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        """Route one decoded message to its handler; raises ProtocolError for a bad one."""
+        if type(message) is not dict or type(message.get("type")) is not str:
             raise ProtocolError("a message must be a map with a string type")
         kind = message["type"]
-        if kind == "heartbeat":
-            self._writer.send({"type": "heartbeat", "seq": _need_int(message, "seq")})
-        elif kind == "shutdown":
-            self._deliver(message)
-        elif not self._initialized:
-            if kind != "init":
-                raise ProtocolError("%s before init" % kind)
-            self._initialized = True
-            options = message.get("options")
-            limit = options.get("maxFrameBytes") if isinstance(options, dict) else None
-            if limit is not None:
-                if not _is_int(limit) or limit < 1024:
-                    raise ProtocolError("init.options.maxFrameBytes must be an integer >= 1024")
-                self._set_frame_limit(limit)
-            self._deliver(message)
-        elif kind == "execute":
-            _need_int(message, "id")
-            _need_str(message, "code")
-            self._deliver(message)
-        elif kind == "interrupt":
-            self._on_interrupt(_need_int(message, "id"))
-        elif kind == "call_result":
-            if "value" not in message:
-                raise ProtocolError("call_result.value is missing")
-            self._calls.settle(_need_int(message, "id"), True, message["value"])
-        elif kind == "call_error":
-            call_id = _need_int(message, "id")
-            self._calls.settle(call_id, False, _need_str(message, "code"), _need_str(message, "message"))
-        elif kind == "init":
-            raise ProtocolError("a second init")
-        else:
+        if not self._initialized and kind not in self.BEFORE_INIT:
+            raise ProtocolError("%s before init" % kind)
+        handler = self._handlers.get(kind)
+        if handler is None:
             raise ProtocolError("unknown message type %r" % (kind,))
+        handler(message)
+
+    # -- handlers -------------------------------------------------------------------------------
+
+    def on_heartbeat(self, message):
+        self._sender.send({"type": "heartbeat", "seq": _need_int(message, "seq")})
+
+    def to_main(self, message):
+        self._inbox.put(message)
+
+    def on_init(self, message):
+        if self._initialized:
+            raise ProtocolError("a second init")
+        self._initialized = True
+        options = message.get("options")
+        limit = options.get("maxFrameBytes") if isinstance(options, dict) else None
+        if limit is not None:
+            if not _is_int(limit) or limit < 1024:
+                raise ProtocolError("init.options.maxFrameBytes must be an integer >= 1024")
+            self._reader.max_bytes = limit
+            self._sender.set_frame_limit(limit)
+        self._inbox.put(message)
+
+    def on_execute(self, message):
+        _need_int(message, "id")
+        _need_str(message, "code")
+        self._gate.accept(message["id"])
+        self._inbox.put(message)
+
+    def on_interrupt(self, message):
+        self._gate.host_request(_need_int(message, "id"))
+
+    def on_call_result(self, message):
+        if "value" not in message:
+            raise ProtocolError("call_result.value is missing")
+        self.calls.settle(_need_int(message, "id"), True, message["value"])
+
+    def on_call_error(self, message):
+        call_id = _need_int(message, "id")
+        self.calls.settle(call_id, False, _need_str(message, "code"), _need_str(message, "message"))
+
+
+class _ReaderWait:
+    """The reader thread's wait for bytes on the pipe.
+
+    With epoll the main thread mutes it while it holds the turn, so the answer it reads itself
+    does not also wake the reader thread (two thread switches and a fight for the GIL per call).
+    Elsewhere a plain poll, and the reader thread wakes, sees the turn taken and waits for it.
+    """
+
+    def __init__(self, fd):
+        self._fd = fd
+        epoll = getattr(select, "epoll", None)
+        if epoll is not None:
+            self._epoll = epoll()
+            self._epoll.register(fd, select.EPOLLIN)
+            self._in = select.EPOLLIN
+        else:  # pragma: no cover - not Linux
+            self._epoll = None
+            self._poll = _poller(fd)
+        self._check = _poller(fd)
+
+    def readable(self):
+        """Block until the pipe is readable (and not muted)."""
+        if self._epoll is not None:
+            self._epoll.poll()
+        else:  # pragma: no cover
+            self._poll.poll()
+
+    def readable_now(self):
+        """Whether the pipe holds bytes (or end of file) now; never blocks."""
+        return bool(self._check.poll(0))
+
+    def mute(self):
+        if self._epoll is not None:
+            self._epoll.modify(self._fd, 0)
+
+    def unmute(self):
+        if self._epoll is not None:
+            self._epoll.modify(self._fd, self._in)
+
+
+#: Where the gate may raise KeyboardInterrupt on the main thread while it serves the pipe.
+INTERRUPTIBLE = (Channel._await_frame, Channel._park)

@@ -92,7 +92,7 @@ class Executor:
             # A task cancelled because of an interrupt (by the gate, or by a CANCELLED answer
             # to a call it awaited) is reported the way a sync cell's interrupt is.
             interrupted = _is_cancelled_error(exc) and (
-                gate.cancelled or gate.last_requested_id == exec_id
+                gate.cancelled or gate.was_interrupted(exec_id)
             )
             fields = {"type": "error", "count": count}
             fields.update(

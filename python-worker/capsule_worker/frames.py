@@ -27,6 +27,16 @@ class FrameReader:
         self.max_bytes = max_bytes
         self._buf = bytearray()
 
+    @property
+    def buffered(self):
+        """Whether bytes read from the fd wait in the buffer (a frame, or part of one)."""
+        return bool(self._buf)
+
+    def has_frame(self):
+        """Whether a whole frame is buffered, so :meth:`read_frame` will not touch the fd."""
+        buf = self._buf
+        return len(buf) >= 4 and len(buf) >= 4 + _HEADER.unpack_from(buf)[0]
+
     def read_frame(self):
         """Return the next body, or None on end of file exactly at a frame boundary.
 
@@ -35,17 +45,22 @@ class FrameReader:
         """
         if not self._fill(4, at_boundary=True):
             return None
-        (length,) = _HEADER.unpack_from(self._buf)
+        buf = self._buf
+        (length,) = _HEADER.unpack_from(buf)
         if length == 0:
             raise ProtocolError("zero-length frame")
         if length > self.max_bytes:
             raise ProtocolError(
                 "frame of %d bytes exceeds maxFrameBytes %d" % (length, self.max_bytes)
             )
-        del self._buf[:4]
-        self._fill(length, at_boundary=False)
-        body = bytes(self._buf[:length])
-        del self._buf[:length]
+        end = length + 4
+        self._fill(end, at_boundary=False)
+        if len(buf) == end:  # the usual case: one frame per read
+            body = bytes(memoryview(buf)[4:])
+            buf.clear()
+        else:
+            body = bytes(memoryview(buf)[4:end])
+            del buf[:end]
         return body
 
     def _fill(self, n, at_boundary):

@@ -22,9 +22,13 @@ _NOT_PYTHON = (_signal.SIG_IGN, _signal.SIG_DFL)
 
 
 class InterruptGate:
-    """The SIGINT handler and the state it needs.
+    """The SIGINT handler and all the interrupt state of the worker.
 
-    The reader thread calls :meth:`request`, which signals the main thread so blocking syscalls
+    Which executions the host may interrupt (:meth:`accept` … :meth:`finished`), which one it
+    asked for, which user code is armed, what user code installed with ``signal.signal``, and
+    how many signals the worker sent and the handler saw: all of it lives here.
+
+    The channel calls :meth:`host_request`, which signals the main thread so blocking syscalls
     (``time.sleep``, a lock wait, ``select``) wake at once. The handler then decides:
 
     - not running user code, or a request for another execution (and no SIGINT from user code)
@@ -49,6 +53,8 @@ class InterruptGate:
         self._main_ident = _thread.get_ident()
         self._allowed = set()
         self._allowed_files = set()
+        # Executions the channel accepted whose result is not sent yet: the ones an interrupt may name.
+        self._accepted = set()
         #: The execution whose user code runs on the main thread now, or None.
         self.armed_id = None
         #: The execution the host asked to interrupt (cleared at the next execution).
@@ -112,6 +118,23 @@ class InterruptGate:
             self.requested_id = None
             return self.user_handler not in _NOT_PYTHON
         return False
+
+    def accept(self, exec_id):
+        """The channel accepted ``execute`` ``exec_id``: the host may interrupt it from now on."""
+        self._accepted.add(exec_id)
+
+    def finished(self, exec_id):
+        """``exec_id``'s result was sent: a late interrupt naming it is ignored."""
+        self._accepted.discard(exec_id)
+
+    def host_request(self, exec_id):
+        """The host's ``interrupt``: honoured for an accepted execution whose result is not sent yet."""
+        if exec_id in self._accepted:
+            self.request(exec_id)
+
+    def was_interrupted(self, exec_id):
+        """Whether an interrupt was asked for ``exec_id`` (so a CANCELLED answer means the interrupt)."""
+        return exec_id is not None and exec_id == self.last_requested_id
 
     def request(self, exec_id):
         """Ask for ``exec_id`` to be interrupted (from any thread)."""

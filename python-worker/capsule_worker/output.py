@@ -1,9 +1,8 @@
-"""Output capture: ``sys.stdout``/``sys.stderr`` writers, the fd 1/2 pump, and the sink that sends
-``stream`` frames.
+"""Output capture: ``sys.stdout``/``sys.stderr`` writers, the fd 1/2 pump, and the sink that holds
+output until the :class:`~capsule_worker.sender.Sender` sends it as ``stream`` frames.
 
-Lock order (never taken the other way round): the worker's output lock → FdPump.lock →
-OutputSink.lock. ``OutputSink.write`` never sends frames itself, so it is safe from any thread
-and under the pump's lock.
+Lock order (never taken the other way round): the sender's lock → FdPump.lock → OutputSink.lock.
+Nothing here sends a frame, so ``OutputSink.write`` is safe from any thread and under the pump's lock.
 """
 
 import codecs
@@ -78,16 +77,14 @@ def utf8_prefix(text, limit):
 
 
 class OutputSink:
-    """Buffers output per stream name, caps it per execution, and sends it as ``stream`` frames.
+    """Buffers output per stream name and caps it per execution, until the sender takes it.
 
-    Output written while no execution runs is held (within the cap) and sent with the next one.
-    A flusher thread sends pending output ``flush_ms`` after it first arrives; writers flush
-    themselves once ``FLUSH_AT_BYTES`` are pending.
+    Output written while no execution runs is held (within the cap) and taken with the next one.
+    :meth:`wait_due` is the flusher thread's wait: output is due ``flush_ms`` after it first
+    arrives, or at once when ``FLUSH_AT_BYTES`` are pending (writers then flush themselves too).
     """
 
-    def __init__(self, send_stream, out_lock):
-        self._send_stream = send_stream
-        self._out_lock = out_lock
+    def __init__(self):
         self.lock = threading.Lock()
         self._cond = threading.Condition(self.lock)
         self._chunks = []  # [name, [texts], nbytes] in order; consecutive writes coalesce
@@ -148,55 +145,49 @@ class OutputSink:
             self._cond.notify()
 
     def begin(self, exec_id):
-        """An execution starts: held output now belongs to it (caller holds the output lock)."""
+        """An execution starts: held output now belongs to it (caller holds the sender's lock)."""
         with self.lock:
             self.exec_id = exec_id
             if self._chunks:
                 self._cond.notify()
 
     def end(self):
-        """The execution's result was sent: reset the cap (caller holds the output lock)."""
+        """The execution's result was sent: reset the cap (caller holds the sender's lock)."""
         with self.lock:
             self.exec_id = None
             self.used = 0
             self.truncated = 0
             self._marker_sent = False
 
-    def flush(self):
-        """Send everything pending as ``stream`` frames of the running execution."""
-        with self._out_lock:
-            with self.lock:
-                exec_id = self.exec_id
-                if exec_id is None or not self._chunks:
-                    return
-                chunks = self._chunks
-                self._chunks = []
-                self._pending = 0
-            limit = self.chunk_bytes
-            for name, texts, nbytes in chunks:
-                text = "".join(texts) if len(texts) > 1 else texts[0]
-                if nbytes <= limit:
-                    self._send_stream(exec_id, name, text)
-                    continue
-                for piece in utf8_chunks(text, limit):
-                    self._send_stream(exec_id, name, piece)
+    def take(self):
+        """Everything pending and the execution it belongs to, as ``(exec_id, [(name, text, nbytes)])``;
+        ``(None, ())`` while no execution runs (output is held) or nothing is pending."""
+        with self.lock:
+            exec_id = self.exec_id
+            if exec_id is None or not self._chunks:
+                return None, ()
+            chunks = self._chunks
+            self._chunks = []
+            self._pending = 0
+        return exec_id, [
+            (name, "".join(texts) if len(texts) > 1 else texts[0], nbytes) for name, texts, nbytes in chunks
+        ]
 
-    def run_flusher(self):
-        """Body of the flusher thread: waits on the condition, never polls."""
+    def wait_due(self):
+        """Block until pending output is due (True) or the sink is closed (False). Never polls."""
         cond = self._cond
-        while True:
-            with cond:
-                while not (self._chunks and self.exec_id is not None) and not self._closed:
-                    cond.wait()
-                if self._closed:
-                    return
-                deadline = monotonic() + self.flush_s
-                while self._pending < FLUSH_AT_BYTES and self._chunks:
-                    remaining = deadline - monotonic()
-                    if remaining <= 0:
-                        break
-                    cond.wait(remaining)
-            self.flush()
+        with cond:
+            while not (self._chunks and self.exec_id is not None) and not self._closed:
+                cond.wait()
+            if self._closed:
+                return False
+            deadline = monotonic() + self.flush_s
+            while self._pending < FLUSH_AT_BYTES and self._chunks:
+                remaining = deadline - monotonic()
+                if remaining <= 0:
+                    break
+                cond.wait(remaining)
+        return True
 
     def close(self):
         """Stop the flusher thread."""
@@ -206,10 +197,11 @@ class OutputSink:
 
 
 class StreamWriter(io.TextIOBase):
-    """``sys.stdout``/``sys.stderr``: a buffered text stream that sends ``stream`` frames."""
+    """``sys.stdout``/``sys.stderr``: a buffered text stream whose output the sender sends."""
 
-    def __init__(self, sink, name, fd, gate=None):
-        self._sink = sink
+    def __init__(self, sender, name, fd, gate=None):
+        self._sink = sender.sink
+        self._flush = sender.flush_streams
         self._name = name
         self._fd = fd
         self._gate = gate
@@ -243,14 +235,14 @@ class StreamWriter(io.TextIOBase):
                 raise TypeError("write() argument must be str, not %s" % type(s).__name__)
             s = str(s)
         if s and self._sink.write(self._name, clean_text(s)):
-            self._sink.flush()
+            self._flush()
         gate = self._gate
         if gate is not None and gate.pending:
             gate.deliver_pending()  # an interrupt that arrived while we held the sink's state
         return len(s)
 
     def flush(self):
-        self._sink.flush()
+        self._flush()
 
 
 class _BinaryWriter(io.RawIOBase):

@@ -2,6 +2,11 @@
 
 import os
 
+#: Exit status for a bad frame from the host (EX_SOFTWARE: the host has a bug).
+EXIT_PROTOCOL = 70
+#: Exit status for a failure of the worker itself.
+EXIT_INTERNAL = 71
+
 
 class ClaimedStdio:
     """The fds the worker owns after :func:`claim_stdio`.
@@ -21,6 +26,11 @@ class ClaimedStdio:
             os.write(self.diag_fd, ("capsule-worker: %s\n" % line).encode("utf-8", "replace"))
         except OSError:
             pass
+
+    def fatal(self, status, line):
+        """Write one diagnostic line and end the process at once (any thread)."""
+        self.diagnose(line)
+        os._exit(status)
 
 
 def claim_stdio(fd_in, fd_out):
