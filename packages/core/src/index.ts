@@ -93,25 +93,15 @@ export { MemoryPromiseStore } from './promises/promiseStore.js'
 export type { CodecName } from './protocol/codec.js'
 export type { MimeBundle } from './protocol/messages.js'
 export { PROTOCOL_VERSION } from './protocol/messages.js'
+// The sandbox toolkit (command line, seccomp, cgroups, limits) is the subpath @capsule/core/sandbox; these
+// are what a host needs beside the options: the types of two options and the availability probe.
 export type {
-  SandboxCommand,
-  SandboxLimits,
   SandboxMount,
   SandboxProbe,
-  SandboxRequest,
   SandboxUnavailableReason,
   SandboxUserOptions,
-  WorkerCgroup,
 } from './sandbox/index.js'
-export {
-  buildSandboxCommand,
-  buildSeccompFilter,
-  createWorkerCgroup,
-  DEFAULT_SANDBOX_LIMITS,
-  MIN_BWRAP_VERSION,
-  probeSandbox,
-  sandboxUnavailableError,
-} from './sandbox/index.js'
+export { probeSandbox } from './sandbox/index.js'
 export type { GrantOptions, PolicyDecision } from './security/securityPolicy.js'
 export { SecurityPolicy } from './security/securityPolicy.js'
 export type {

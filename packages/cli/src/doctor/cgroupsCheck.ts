@@ -1,4 +1,4 @@
-import { createWorkerCgroup } from '@capsule/core'
+import { createWorkerCgroup } from '@capsule/core/sandbox'
 import type { DoctorCheck } from './doctorCheck.js'
 
 const MIB = 1024 * 1024

@@ -1,6 +1,6 @@
-// The worker sandbox lives in @capsule/sandbox (shared with @capsule/providers-shell, which must not
-// import core). Core re-exports it under the names it always had; packages/core/src/index.ts picks the
-// public ones.
+// Public API of @capsule/core/sandbox: the sandbox toolkit, for hosts that launch processes under
+// bubblewrap themselves. The code lives in @capsule/sandbox (shared with @capsule/providers-shell, which
+// must not import core); the main entry keeps only probeSandbox and the types its options use.
 export type {
   HostFilesystem,
   SandboxCommand,
