@@ -83,6 +83,36 @@ describe('CapsuleMcpServer', () => {
     }
   })
 
+  test('a session id works only in the MCP session that got it', async () => {
+    const server = new CapsuleMcpServer(capsule)
+    const owner = await connect(server, 'owner')
+    const other = await connect(server, 'other')
+    try {
+      const mine = await owner.callTool({
+        name: 'run_python',
+        arguments: { code: 'secret = 7', session_id: 'new' },
+      })
+      const id = String(structured(mine).session_id)
+      const again = await owner.callTool({
+        name: 'run_python',
+        arguments: { code: 'secret', session_id: id },
+      })
+      expect(structured(again).value).toEqual({ 'text/plain': '7' })
+      const stolen = await other.callTool({
+        name: 'run_python',
+        arguments: { code: 'secret', session_id: id },
+      })
+      expect(stolen.isError).toBe(true)
+      expect(resultText(stolen)).toBe(`no open Python session has the id ${id}`)
+      await server.endScope('owner')
+      expect(server.sessions).toBe(0)
+    } finally {
+      await owner.close()
+      await other.close()
+      await server.close()
+    }
+  })
+
   test('options are checked eagerly', () => {
     expect(() => new CapsuleMcpServer(capsule, { maxSessions: 0 })).toThrow(
       'CapsuleMcpServer: options.maxSessions Too small: expected number to be >=1',

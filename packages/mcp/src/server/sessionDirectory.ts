@@ -13,8 +13,10 @@ export interface SessionDirectoryOptions {
 
 interface Entry {
   session: Session
-  /** The MCP session (stdio connection, HTTP session) that owns it as its default, if any. */
+  /** The MCP session (stdio connection, HTTP session) whose default session it is, if it is one. */
   scope: string | undefined
+  /** The MCP session that created it: only that one may address it by id. */
+  owner: string
   lastUsedAt: number
   timer: ReturnType<typeof setTimeout> | undefined
 }
@@ -38,15 +40,21 @@ export class SessionDirectory {
 
   /**
    * The session named by `sessionId`, a new one for {@link NEW_SESSION}, else the default session of
-   * `scope`, created on first use. An id this directory never handed out (or already closed) is
+   * `scope`, created on first use. An id this directory never handed out to `scope` (or already closed) is
    * INVALID_ARGUMENT.
    */
   async resolve(scope: string, sessionId: string | undefined): Promise<Session> {
     if (this.#closed) throw new CapsuleError('CAPSULE_CLOSED', 'the MCP server is shutting down')
-    if (sessionId === NEW_SESSION) return this.#open(undefined)
+    if (sessionId === NEW_SESSION) return this.#open(undefined, scope)
     if (sessionId !== undefined) {
       const entry = this.#byId.get(sessionId)
-      if (!entry || entry.session.state === 'closed' || entry.session.state === 'closing') {
+      // Another MCP session's Python session reads as absent: ids are not credentials.
+      if (
+        !entry ||
+        entry.owner !== scope ||
+        entry.session.state === 'closed' ||
+        entry.session.state === 'closing'
+      ) {
         throw new CapsuleError('INVALID_ARGUMENT', `no open Python session has the id ${sessionId}`, {
           details: { sessionId },
         })
@@ -56,7 +64,7 @@ export class SessionDirectory {
     }
     let pending = this.#byScope.get(scope)
     if (!pending) {
-      pending = this.#open(scope)
+      pending = this.#open(scope, scope)
       this.#byScope.set(scope, pending)
       pending.catch(() => this.#byScope.delete(scope))
     }
@@ -77,12 +85,14 @@ export class SessionDirectory {
     if (entry) this.#touch(entry)
   }
 
-  /** Closes the default session of an MCP session that ended. */
+  /** Closes the sessions of an MCP session that ended: its default one and those it started with "new". */
   async endScope(scope: string): Promise<void> {
     const pending = this.#byScope.get(scope)
     this.#byScope.delete(scope)
     const session = await pending?.catch(() => undefined)
     if (session) await this.#closeSession(session.id)
+    const owned = [...this.#byId.values()].filter((entry) => entry.owner === scope)
+    await Promise.all(owned.map((entry) => this.#closeSession(entry.session.id)))
   }
 
   /** How many sessions are open. */
@@ -98,7 +108,7 @@ export class SessionDirectory {
     await Promise.all([...this.#byId.keys()].map((id) => this.#closeSession(id)))
   }
 
-  async #open(scope: string | undefined): Promise<Session> {
+  async #open(scope: string | undefined, owner: string): Promise<Session> {
     if (this.#byId.size >= this.#options.maxSessions) {
       throw new CapsuleError(
         'LIMIT_EXCEEDED',
@@ -107,7 +117,7 @@ export class SessionDirectory {
       )
     }
     const session = await this.#capsule.session()
-    const entry: Entry = { session, scope, lastUsedAt: Date.now(), timer: undefined }
+    const entry: Entry = { session, scope, owner, lastUsedAt: Date.now(), timer: undefined }
     this.#byId.set(session.id, entry)
     if (this.#closed) {
       await this.#closeSession(session.id)
