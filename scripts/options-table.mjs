@@ -35,9 +35,13 @@ function documentedProperties(program, file, typeName) {
   }))
 }
 
-/** `{@link X}` → `` `X` ``, one line, and no `|` that would split a table cell. */
+/**
+ * `{@link X}` → `` `X` ``, `docs/x.md` → a link (the guide sits in docs/), one line, and no `|` that would
+ * split a table cell.
+ */
 function cell(text) {
   return text
+    .replace(/\bdocs\/([\w-]+\.md)\b/g, '[$1]($1)')
     .replace(/\{@link\s+([^}\s|]+)\s*(?:\|[^}]*)?\}/g, '`$1`')
     .replace(/\s*\n\s*/g, ' ')
     .replace(/\|/g, '\\|')

@@ -4,14 +4,23 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { Converter, ReflectionKind } from 'typedoc'
 
-/** The `name` of the nearest package.json above `file`. */
+/**
+ * The import that reaches `file`: the `name` of the nearest package.json above it, plus the subpath whose
+ * `@capsule/source` export is that file (`@capsule/core/sandbox`).
+ */
 function packageNameOf(file) {
   for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    let manifest
     try {
-      return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name
+      manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
     } catch (error) {
       if (error.code !== 'ENOENT') throw error
+      continue
     }
+    const subpath = Object.entries(manifest.exports ?? {}).find(
+      ([key, target]) => key !== '.' && join(dir, target?.['@capsule/source'] ?? '') === file,
+    )?.[0]
+    return subpath ? `${manifest.name}/${subpath.replace(/^\.\//, '')}` : manifest.name
   }
   throw new Error(`no package.json above ${file}`)
 }

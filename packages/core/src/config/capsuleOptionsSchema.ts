@@ -86,7 +86,7 @@ export const capsuleOptionsSchema = z.strictObject({
    * Who sandboxed workers are on the host when it runs as root (ignored otherwise: they run as the host's
    * user): the unprivileged uids (`uids: { first, count }`), the shared `gid` and the lease directory
    * (`leaseDir`). Each worker gets its own uid, leased machine-wide and given back when it exits, so no
-   * worker runs as root and none can signal or trace another ([sandbox.md](sandbox.md)).
+   * worker runs as root and none can signal or trace another (see docs/sandbox.md).
    * @defaultValue 65,536 uids from 1879048192
    */
   sandboxUser: sandboxUserOption.optional(),
