@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { accessSync, constants, existsSync, lstatSync, readlinkSync } from 'node:fs'
 import path from 'node:path'
 import {
+  BWRAP_ISOLATION_ARGS,
   buildSeccompFilter,
   openSeccompFd,
   procHardeningArgs,
@@ -113,16 +114,7 @@ export interface BwrapPlan {
  * seccomp program read from descriptor {@link SECCOMP_FD}. Nothing else of the host is visible.
  */
 export function bwrapArgs(plan: BwrapPlan): string[] {
-  // As real root, --unshare-all only tries a user namespace; --disable-userns needs one for sure.
-  const args = [
-    '--unshare-all',
-    '--unshare-user',
-    '--disable-userns',
-    '--die-with-parent',
-    '--new-session',
-    '--cap-drop',
-    'ALL',
-  ]
+  const args = [...BWRAP_ISOLATION_ARGS]
   if (plan.network) args.push('--share-net')
   for (const dir of SYSTEM_DIRS) {
     if (!existsSync(dir)) continue

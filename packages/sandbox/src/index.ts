@@ -6,6 +6,7 @@ export type { ProcHardening } from './procHardening.js'
 export { PROC_MASKED_PATHS, PROC_READ_ONLY_PATHS, procHardeningArgs } from './procHardening.js'
 export type { HostFilesystem, SandboxCommand, SandboxMount, SandboxRequest } from './sandboxCommand.js'
 export {
+  BWRAP_ISOLATION_ARGS,
   buildSandboxCommand,
   DEFAULT_SHM_SIZE_BYTES,
   realHostFilesystem,

@@ -132,6 +132,22 @@ export const realHostFilesystem: HostFilesystem = {
 }
 
 /**
+ * The bubblewrap arguments every Capsule sandbox starts with, the worker's and each shell command's:
+ * every namespace unshared, a user namespace for sure and none nested inside it, no capabilities, a new
+ * session (no controlling terminal to inject keystrokes into) and death with the parent.
+ */
+export const BWRAP_ISOLATION_ARGS: readonly string[] = Object.freeze([
+  '--unshare-all',
+  // As real root, --unshare-all only *tries* a user namespace; --disable-userns needs one for sure.
+  '--unshare-user',
+  '--disable-userns',
+  '--die-with-parent',
+  '--new-session',
+  '--cap-drop',
+  'ALL',
+])
+
+/**
  * Builds the bwrap command line that runs `request.executable` in a fresh sandbox: every namespace
  * unshared (user, pid, net, ipc, uts, cgroup, mount), no capabilities, no new user namespaces,
  * read-only /usr and interpreter paths, private size-capped /tmp and /dev/shm, a minimal /dev and
@@ -149,14 +165,7 @@ export function buildSandboxCommand(
 ): SandboxCommand {
   validateRequest(request)
   const args: string[] = [
-    '--unshare-all',
-    // As real root, --unshare-all only *tries* a user namespace; --disable-userns needs one for sure.
-    '--unshare-user',
-    '--disable-userns',
-    '--die-with-parent',
-    '--new-session',
-    '--cap-drop',
-    'ALL',
+    ...BWRAP_ISOLATION_ARGS,
     '--hostname',
     SANDBOX_HOSTNAME,
     '--uid',

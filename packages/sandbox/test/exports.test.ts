@@ -6,6 +6,7 @@ test('the runtime exports of @capsule/sandbox are exactly these', () => {
   expect(Object.keys(sandbox).sort()).toMatchInlineSnapshot(`
     [
       "ADDRESS_SPACE_HEADROOM_BYTES",
+      "BWRAP_ISOLATION_ARGS",
       "CAPSULE_ERROR_BRAND",
       "DEFAULT_PRLIMIT_PATH",
       "DEFAULT_SANDBOX_GID",

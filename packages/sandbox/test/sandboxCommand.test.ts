@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import {
+  BWRAP_ISOLATION_ARGS,
   buildSandboxCommand,
   DEFAULT_SANDBOX_LIMITS,
   type HostFilesystem,
@@ -92,6 +93,15 @@ describe('buildSandboxCommand', () => {
     expect(operands(args, '--cap-drop', 1)).toEqual([['ALL']])
     expect(operands(args, '--hostname', 1)).toEqual([['capsule']])
     expect(operands(args, '--uid', 1)).toEqual([['1000']])
+  })
+
+  test('starts with the isolation flags every Capsule sandbox shares (the shell provider uses them too)', () => {
+    const { args } = buildSandboxCommand(base, fakeHost())
+    expect(args.slice(0, BWRAP_ISOLATION_ARGS.length)).toEqual([...BWRAP_ISOLATION_ARGS])
+    expect(BWRAP_ISOLATION_ARGS).toEqual(
+      expect.arrayContaining(['--unshare-all', '--disable-userns', '--die-with-parent']),
+    )
+    expect(Object.isFrozen(BWRAP_ISOLATION_ARGS)).toBe(true)
   })
 
   test('mirrors merged-/usr symlinks and binds from /etc only what the loader and packages read, plus generated files', () => {
