@@ -1,12 +1,14 @@
 // `http.fetch` from Python against its floor: undici called directly from Node, both talking to the same
 // keep-alive node:http server on 127.0.0.1 in this process. The gap is what Capsule adds per request:
 // the Python stub, two frames over the pipes, the policy check, the provider's guards and the Response.
+// Floor and figure alternate over a few rounds so background load falls on both.
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Agent, request } from 'undici'
 import { Capsule, type Session } from '../packages/core/src/index.js'
 import { httpProvider } from '../packages/providers-http/src/index.js'
-import { percentile, type Row } from './report.js'
+import { againstFloor, type Figure, floorFigure, percentile } from './figures.js'
+import type { BenchContext, Benchmark } from './registry.js'
 
 /** Requests in flight at once, on both sides. */
 const CONCURRENCY = 32
@@ -97,12 +99,10 @@ async function fromPython(session: Session, url: string, total: number, workers:
   return { requestsPerSecond: rate, p50 }
 }
 
-/**
- * Benchmarks `fetch` from Python through a Capsule session against undici called directly, both with
- * {@link CONCURRENCY} requests in flight (Python: coroutines under `asyncio.gather`) and one at a time,
- * to a local keep-alive server. Returns rows whose ratios compare with the undici floor of the same run.
- */
-export async function benchFetch(python: string): Promise<Row[]> {
+/** Rounds the floor and the figure alternate through; each figure is the median round. */
+const ROUNDS = 3
+
+async function measure(context: BenchContext): Promise<Figure[]> {
   const server = await startServer()
   const dispatcher = new Agent({ keepAliveTimeout: 60_000 })
   const provider = httpProvider({
@@ -114,7 +114,7 @@ export async function benchFetch(python: string): Promise<Row[]> {
     maxQueuedPerSession: CONCURRENCY,
   })
   const capsule = new Capsule({
-    python,
+    python: context.python,
     sandbox: 'none',
     level: 'standard',
     providers: [provider],
@@ -123,54 +123,69 @@ export async function benchFetch(python: string): Promise<Row[]> {
   try {
     const session = await capsule.session()
     await session.run('import asyncio, json, time')
+    const url = server.url
 
     // Warm up both sides: connections, JIT, the worker's imports.
-    await undiciDirect(server.url, dispatcher, 2_000, CONCURRENCY)
-    await fromPython(session, server.url, 1_000, CONCURRENCY)
+    await undiciDirect(url, dispatcher, context.iterations(2_000, 200), CONCURRENCY)
+    await fromPython(session, url, context.iterations(1_000, 100), CONCURRENCY)
 
-    const floor = await undiciDirect(server.url, dispatcher, 20_000, CONCURRENCY)
-    const gathered = await fromPython(session, server.url, 10_000, CONCURRENCY)
-    const floorSequential = await undiciDirect(server.url, dispatcher, 3_000, 1)
-    const sequential = await fromPython(session, server.url, 3_000, 1)
+    const floor: Measured[] = []
+    const gathered: Measured[] = []
+    const floorSequential: Measured[] = []
+    const sequential: Measured[] = []
+    for (let round = 0; round < ROUNDS; round += 1) {
+      floor.push(await undiciDirect(url, dispatcher, context.iterations(10_000, 500), CONCURRENCY))
+      gathered.push(await fromPython(session, url, context.iterations(5_000, 500), CONCURRENCY))
+      floorSequential.push(await undiciDirect(url, dispatcher, context.iterations(1_000, 100), 1))
+      sequential.push(await fromPython(session, url, context.iterations(1_000, 100), 1))
+    }
+    const median = (runs: Measured[], key: keyof Measured) =>
+      percentile(
+        runs.map((run) => run[key]),
+        50,
+      )
 
+    const floorRate = floorFigure(
+      'fetch.floor.concurrent',
+      `undici direct, ${CONCURRENCY} concurrent`,
+      median(floor, 'requestsPerSecond'),
+      'req/s',
+      'higher',
+    )
+    const floorP50 = floorFigure(
+      'fetch.floor.concurrent.p50',
+      `undici direct, ${CONCURRENCY} concurrent p50`,
+      median(floor, 'p50'),
+      'µs',
+      'lower',
+    )
+    const floorSequentialP50 = floorFigure(
+      'fetch.floor.sequential.p50',
+      'undici direct, sequential p50',
+      median(floorSequential, 'p50'),
+      'µs',
+      'lower',
+    )
     return [
-      {
-        name: `(f) http floor: undici direct, ${CONCURRENCY} concurrent`,
-        value: floor.requestsPerSecond,
-        unit: 'req/s',
-        baseline: 'floor',
-      },
-      {
-        name: `(f) fetch from Python, ${CONCURRENCY} concurrent (gather)`,
-        value: gathered.requestsPerSecond,
-        unit: 'req/s',
-        ratio: gathered.requestsPerSecond / floor.requestsPerSecond,
-        target: '≥ 0.5× floor',
-      },
-      {
-        name: `(f) http floor: undici direct, ${CONCURRENCY} concurrent p50`,
-        value: floor.p50,
-        unit: 'µs',
-        baseline: 'floor',
-      },
-      {
-        name: `(f) fetch from Python, ${CONCURRENCY} concurrent p50`,
-        value: gathered.p50,
-        unit: 'µs',
-        ratio: gathered.p50 / floor.p50,
-      },
-      {
-        name: '(f) http floor: undici direct, sequential p50',
-        value: floorSequential.p50,
-        unit: 'µs',
-        baseline: 'floor',
-      },
-      {
-        name: '(f) fetch from Python, sync sequential p50',
-        value: sequential.p50,
-        unit: 'µs',
-        ratio: sequential.p50 / floorSequential.p50,
-      },
+      floorRate,
+      againstFloor(floorRate, {
+        id: 'fetch.concurrent',
+        label: `fetch from Python, ${CONCURRENCY} concurrent (gather)`,
+        value: median(gathered, 'requestsPerSecond'),
+        target: { kind: 'ratio-at-least', limit: 0.6 },
+      }),
+      floorP50,
+      againstFloor(floorP50, {
+        id: 'fetch.concurrent.p50',
+        label: `fetch from Python, ${CONCURRENCY} concurrent p50`,
+        value: median(gathered, 'p50'),
+      }),
+      floorSequentialP50,
+      againstFloor(floorSequentialP50, {
+        id: 'fetch.sequential.p50',
+        label: 'fetch from Python, sync sequential p50',
+        value: median(sequential, 'p50'),
+      }),
     ]
   } finally {
     await capsule.close()
@@ -178,4 +193,17 @@ export async function benchFetch(python: string): Promise<Row[]> {
     await dispatcher.close()
     await server.close()
   }
+}
+
+/**
+ * `fetch`: `http.fetch` from Python through a session against undici called directly, with
+ * {@link CONCURRENCY} requests in flight (Python: coroutines under `asyncio.gather`) and one at a time,
+ * to a keep-alive server on 127.0.0.1.
+ */
+export const fetchBench: Benchmark = {
+  name: 'fetch',
+  summary: `http fetch from Python against undici direct, ${CONCURRENCY} concurrent and sequential, local server`,
+  async run(context) {
+    return { figures: await measure(context), skipped: [] }
+  },
 }

@@ -1,307 +1,166 @@
-// `pnpm bench`: every Capsule figure next to a baseline measured in the same run.
-// Set CAPSULE_PYTHON to choose the interpreter (default: one with msgpack when there is one).
+// `pnpm bench`: every Capsule figure next to a floor measured in the same run, with its target and
+// PASS/MISS. `--help` lists the options (JSON output, comparison with a saved run, profiles).
 import { spawnSync } from 'node:child_process'
-import { binary, defineCapability, defineProvider } from '@capsule/provider-sdk'
-import { z } from 'zod'
-import { Capsule, probeSandbox, type Session } from '../packages/core/src/index.js'
-import { benchFetch } from './fetchBench.js'
-import { rawPipelined, rawRoundTrips, rawRoundTripsFromPython } from './rawPipe.js'
-import { percentile, printTable, type Row } from './report.js'
-import { benchScience } from './scienceBench.js'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { join } from 'node:path'
+import { BenchUsageError, type CodecChoice, parseBenchArgs, selectBenchmarks, USAGE } from './benchArgs.js'
+import { BENCHMARKS } from './benchmarks.js'
+import { compareRuns, formatComparison } from './compare.js'
+import { formatHotFunctions, startHostProfile, summarizeCpuProfile } from './cpuProfile.js'
+import type { Figure, Skipped } from './figures.js'
+import type { BenchCodec, BenchContext } from './registry.js'
+import { formatSections, formatTargets, type Section } from './report.js'
+import { buildResults, readBenchResults } from './results.js'
 
-function pickPython(): string {
-  if (process.env.CAPSULE_PYTHON) return process.env.CAPSULE_PYTHON
-  for (const candidate of ['/usr/bin/python3', 'python3']) {
-    if (spawnSync(candidate, ['-c', 'import msgpack'], { stdio: 'ignore' }).status === 0) return candidate
-  }
-  return 'python3'
+interface PythonFacts {
+  executable: string
+  version?: string
+  hasMsgpack: boolean
 }
 
-const noopProvider = defineProvider({
-  name: 'bench',
-  version: '1.0.0',
-  capabilities: [
-    defineCapability({
-      name: 'noop',
-      level: 'sandbox',
-      description: 'Return at once.',
-      input: z.object({}),
-      output: z.null(),
-      handler: () => null,
-    }),
-    defineCapability({
-      name: 'blob',
-      level: 'sandbox',
-      description: 'Return n bytes.',
-      input: z.object({ n: z.number().int().min(0) }),
-      output: binary(),
-      handler: ({ n }) => new Uint8Array(n),
-    }),
-  ],
-})
-
-async function timeRuns(session: Session, code: string, count: number): Promise<number[]> {
-  const times: number[] = []
-  for (let i = 0; i < count; i += 1) {
-    const start = performance.now()
-    const result = await session.run(code)
-    if (result.status !== 'ok') throw new Error(`bench cell failed: ${result.error?.evalue}`)
-    times.push((performance.now() - start) * 1000)
-  }
-  return times
+function probePython(executable: string): PythonFacts | undefined {
+  const probe = spawnSync(
+    executable,
+    [
+      '-c',
+      'import sys, importlib.util as u\nprint(sys.version.split()[0], int(u.find_spec("msgpack") is not None))',
+    ],
+    { encoding: 'utf8' },
+  )
+  if (probe.status !== 0) return undefined
+  const [version, msgpack] = probe.stdout.trim().split(' ')
+  return { executable, ...(version ? { version } : {}), hasMsgpack: msgpack === '1' }
 }
 
-async function pythonTimed(session: Session, code: string): Promise<Record<string, number>> {
-  const result = await session.run(code)
-  if (result.status !== 'ok') throw new Error(`bench cell failed: ${result.error?.traceback.join('')}`)
-  return JSON.parse(String(result.value?.['text/plain']).slice(1, -1))
+/** The interpreter asked for, else CAPSULE_PYTHON, else one with msgpack, else python3. */
+function pickPython(asked: string | undefined): PythonFacts {
+  const explicit = asked ?? process.env.CAPSULE_PYTHON
+  const candidates = explicit ? [explicit] : ['/usr/bin/python3', 'python3']
+  const found = candidates.map(probePython).filter((facts) => facts !== undefined)
+  const chosen = explicit ? found[0] : (found.find((facts) => facts.hasMsgpack) ?? found[0])
+  if (!chosen) throw new BenchUsageError(`no usable Python among ${candidates.join(', ')}`)
+  return chosen
 }
 
-// Issue 7: sandbox start-up cost, warm acquisition, and churn through a small pool.
-async function poolBench(python: string): Promise<Row[]> {
-  const rows: Row[] = []
-  const startup = async (sandbox: 'none' | 'bwrap') => {
-    const capsule = new Capsule({ python, sandbox, level: 'standard' })
-    const times: number[] = []
-    try {
-      for (let i = 0; i < 15; i += 1) {
-        const session = await capsule.session()
-        times.push(session.info().startupMs ?? Number.NaN)
-        await session.close()
-      }
-    } finally {
-      await capsule.close()
-    }
-    return percentile(times, 50)
-  }
-  const plain = await startup('none')
-  rows.push({ name: '(7) spawn-to-ready, no sandbox p50', value: plain, unit: 'ms', baseline: 'baseline' })
-  const probe = await probeSandbox()
-  if (probe.available) {
-    const sandboxed = await startup('bwrap')
-    rows.push({
-      name: '(7) spawn-to-ready, bubblewrap p50',
-      value: sandboxed,
-      unit: 'ms',
-      ratio: sandboxed / plain,
-      target: `≤ baseline + 8 ms (got +${(sandboxed - plain).toFixed(1)} ms)`,
-    })
-  }
-  const sandbox = probe.available ? 'bwrap' : 'none'
-  const warm = new Capsule({ python, sandbox, pool: { min: 2, max: 8 } })
-  try {
-    const acquire: number[] = []
-    for (let i = 0; i < 30; i += 1) {
-      while (warm.info().pool.warm < 2) await new Promise((resolve) => setTimeout(resolve, 5))
-      const started = performance.now()
-      const session = await warm.session()
-      acquire.push(performance.now() - started)
-      await session.close()
-    }
-    rows.push({
-      name: `(7) warm capsule.session() p50 (${sandbox})`,
-      value: percentile(acquire, 50),
-      unit: 'ms',
-      target: '≤ 1 ms',
-    })
-  } finally {
-    await warm.close()
-  }
-  const pooled = new Capsule({ python, sandbox, pool: { min: 4, max: 4 } })
-  try {
-    const latencies: number[] = []
-    const started = performance.now()
-    await Promise.all(
-      Array.from({ length: 200 }, async () => {
-        const t = performance.now()
-        const session = await pooled.session()
-        await session.run('sum(range(1000))')
-        await session.close()
-        latencies.push(performance.now() - t)
-      }),
-    )
-    const seconds = (performance.now() - started) / 1000
-    rows.push({
-      name: `(7) 200 short sessions through a pool of 4 (${sandbox})`,
-      value: 200 / seconds,
-      unit: 'sessions/s',
-    })
-    rows.push({ name: '(7) … per-session latency p99', value: percentile(latencies, 99), unit: 'ms' })
-  } finally {
-    await pooled.close()
-  }
-  return rows
+function codecsFor(choice: CodecChoice, python: PythonFacts): BenchCodec[] {
+  if (choice === 'json') return ['json']
+  if (choice === 'msgpack') return ['msgpack']
+  return python.hasMsgpack ? ['msgpack', 'json'] : ['json']
+}
+
+function gitFacts(): { commit: string; dirty: boolean } | undefined {
+  const commit = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' })
+  if (commit.status !== 0) return undefined
+  const status = spawnSync('git', ['status', '--porcelain'], { encoding: 'utf8' })
+  return { commit: commit.stdout.trim(), dirty: status.stdout.trim() !== '' }
 }
 
 async function main(): Promise<void> {
-  const python = pickPython()
-  const sandbox = (process.env.CAPSULE_BENCH_SANDBOX as 'none' | 'bwrap' | undefined) ?? 'none'
-  const capsule = new Capsule({
-    python,
-    sandbox,
-    level: 'standard',
-    providers: [noopProvider],
-    limits: { maxOutputBytes: 64 * 1024 * 1024, executeTimeoutMs: 0 },
-  })
-  const session = await capsule.session()
-  const info = session.info()
-  console.log(
-    `Python ${info.python} (${python}), codec ${info.codec}, sandbox ${info.sandbox}, ${process.platform} ${process.arch}\n`,
-  )
-  const rows: Row[] = []
-
-  // (a) the floor
-  await rawRoundTrips(python, 500)
-  const floor = percentile(await rawRoundTrips(python, 5000), 50)
-  const floorFromPython = await rawRoundTripsFromPython(python, 5000)
-  const floorPipelined = await rawPipelined(python, 100_000)
-  rows.push({
-    name: '(a) raw pipe round trip, Node-initiated p50',
-    value: floor,
-    unit: 'µs',
-    baseline: 'floor',
-  })
-  rows.push({
-    name: '(a) raw pipe round trip, Python-initiated p50',
-    value: floorFromPython.p50,
-    unit: 'µs',
-    baseline: 'floor',
-  })
-  rows.push({
-    name: '(a) raw pipe pipelined small frames',
-    value: floorPipelined,
-    unit: 'frames/s',
-    baseline: 'floor',
-  })
-
-  // (b) run('1+1')
-  await timeRuns(session, '1+1', 500)
-  const runTimes = await timeRuns(session, '1+1', 5000)
-  const p50 = percentile(runTimes, 50)
-  rows.push({
-    name: "(b) session.run('1+1') p50",
-    value: p50,
-    unit: 'µs',
-    ratio: p50 / floor,
-    target: '≤ 1.5× floor',
-  })
-  rows.push({ name: "(b) session.run('1+1') p99", value: percentile(runTimes, 99), unit: 'µs' })
-  const sequentialStart = performance.now()
-  for (let i = 0; i < 5000; i += 1) await session.run('1+1')
-  const perSecond = 5000 / ((performance.now() - sequentialStart) / 1000)
-  rows.push({
-    name: '(b) sequential executions on one session',
-    value: perSecond,
-    unit: 'exec/s',
-    target: '≥ 8,000',
-  })
-
-  // (c) top-level await
-  await session.run('import asyncio')
-  const awaitTimes = await timeRuns(session, 'await asyncio.sleep(0)', 2000)
-  rows.push({
-    name: '(c) top-level-await cell p50',
-    value: percentile(awaitTimes, 50),
-    unit: 'µs',
-    ratio: percentile(awaitTimes, 50) / floor,
-  })
-
-  // (d) spawn to ready
-  const startups: number[] = []
-  for (let i = 0; i < 20; i += 1) {
-    const fresh = await capsule.session()
-    startups.push(fresh.info().startupMs ?? Number.NaN)
-    await fresh.close()
+  const args = parseBenchArgs(process.argv.slice(2))
+  // With JSON on stdout, everything for people goes to stderr so the JSON stays parseable.
+  const print =
+    args.json === '-' ? (line: string) => console.error(line) : (line: string) => console.log(line)
+  if (args.help) return print(USAGE)
+  if (args.list) {
+    for (const benchmark of BENCHMARKS) print(`${benchmark.name.padEnd(10)} ${benchmark.summary}`)
+    return
   }
-  rows.push({
-    name: '(d) spawn-to-ready p50',
-    value: percentile(startups, 50),
-    unit: 'ms',
-    target: '≤ 25 ms',
-  })
+  const names = selectBenchmarks(
+    BENCHMARKS.map((benchmark) => benchmark.name),
+    args.only,
+  )
+  // Read the saved run first: a bad file should fail before minutes of measuring, not after.
+  const saved = args.compare ? await readBenchResults(args.compare) : undefined
+  const python = pickPython(args.python)
+  const codecs = codecsFor(args.codec, python)
+  if (args.profile) mkdirSync(args.profile, { recursive: true })
+  const context: BenchContext = {
+    python: python.executable,
+    pythonHasMsgpack: python.hasMsgpack,
+    codecs,
+    iterations: (count, min = 1) => Math.max(min, Math.round(count * args.scale)),
+    ...(args.profile ? { profileDir: args.profile } : {}),
+    log: (line) => console.error(line),
+  }
+  const git = gitFacts()
+  const loadAverageAtStart = os.loadavg()
+  const cpus = os.cpus().length
+  print(
+    `Python ${python.version ?? '?'} (${python.executable}) for floors and figures alike; codecs ${codecs.join(', ')}; ` +
+      `Node ${process.version}, ${process.platform} ${process.arch}; ` +
+      `git ${git ? `${git.commit.slice(0, 10)}${git.dirty ? ' (dirty)' : ''}` : 'unknown'}`,
+  )
+  if (args.scale !== 1 || args.profile)
+    print('(--quick or --profile: figures are distorted, not measurements)')
+  if (loadAverageAtStart[0]! > cpus)
+    print(
+      `(load average ${loadAverageAtStart[0]!.toFixed(1)} on ${cpus} CPUs: absolute figures will be low; ratios to floors less so)`,
+    )
+  print('')
 
-  // (e) stdout throughput
-  const megabytes = 50
-  const printStart = performance.now()
-  const printed = await session.run(`import sys\nsys.stdout.write("x" * ${megabytes * 1024 * 1024})\nNone`)
-  const printSeconds = (performance.now() - printStart) / 1000
-  if (printed.stdout.length !== megabytes * 1024 * 1024)
-    throw new Error(`stdout lost bytes: ${printed.stdout.length}`)
-  rows.push({
-    name: `(e) stdout throughput, one ${megabytes} MB write`,
-    value: megabytes / printSeconds,
-    unit: 'MB/s',
-    target: '≥ 200',
-  })
-  const lineStart = performance.now()
-  const lines = await session.run('for _ in range(500_000):\n    print("x" * 99)')
-  rows.push({
-    name: '(e) stdout throughput, 500k prints of 100 B',
-    value: lines.stdout.length / 1024 / 1024 / ((performance.now() - lineStart) / 1000),
-    unit: 'MB/s',
-  })
+  const startedAt = new Date()
+  const sections: Section[] = []
+  let failed = false
+  for (const name of names) {
+    const benchmark = BENCHMARKS.find((candidate) => candidate.name === name)!
+    context.log(`running ${name}…`)
+    const profile = args.profile ? await startHostProfile() : undefined
+    try {
+      sections.push({ name, ...(await benchmark.run(context)) })
+    } catch (error) {
+      failed = true
+      const reason = error instanceof Error ? error.message : String(error)
+      console.error(error)
+      sections.push({ name, figures: [], skipped: [{ id: name, label: name, reason, failed: true }] })
+    } finally {
+      if (profile && args.profile) {
+        const file = join(args.profile, `host-${name}.cpuprofile`)
+        const hot = summarizeCpuProfile(await profile.stop(file))
+        context.log(`host CPU profile (${name}) → ${file}; most own time:`)
+        for (const line of formatHotFunctions(hot)) context.log(line)
+      }
+    }
+  }
 
-  // Capability calls (no-op provider)
-  const syncCalls = await pythonTimed(
-    session,
-    'import time, json\nts = []\nfor _ in range(5000):\n    t = time.perf_counter(); noop(); ts.append(time.perf_counter() - t)\nts.sort()\njson.dumps({"p50": ts[2500] * 1e6, "p99": ts[4950] * 1e6})',
-  )
-  rows.push({
-    name: 'capability round trip, sync p50',
-    value: syncCalls.p50!,
-    unit: 'µs',
-    ratio: syncCalls.p50! / floorFromPython.p50,
-    target: '≤ 1.5× floor (Python-initiated)',
-  })
-  rows.push({
-    name: 'capability round trip, sync p99',
-    value: syncCalls.p99!,
-    unit: 'µs',
-    ratio: syncCalls.p99! / floorFromPython.p99,
-  })
-  const asyncCalls = await pythonTimed(
-    session,
-    'import time, json\nts = []\nfor _ in range(3000):\n    t = time.perf_counter(); await noop(); ts.append(time.perf_counter() - t)\nts.sort()\njson.dumps({"p50": ts[1500] * 1e6, "p99": ts[2970] * 1e6})',
-  )
-  rows.push({
-    name: 'capability round trip, async p50',
-    value: asyncCalls.p50!,
-    unit: 'µs',
-    ratio: asyncCalls.p50! / floorFromPython.p50,
-    target: '≤ 1.5× floor (Python-initiated)',
-  })
-  const gathered = await pythonTimed(
-    session,
-    'import time, json\nt = time.perf_counter()\nfor _ in range(5):\n    await asyncio.gather(*[noop() for _ in range(10_000)])\njson.dumps({"rate": 50_000 / (time.perf_counter() - t)})',
-  )
-  rows.push({
-    name: 'capability calls pipelined with gather',
-    value: gathered.rate!,
-    unit: 'calls/s',
-    ratio: gathered.rate! / floorPipelined,
-    target: '≥ 50,000',
-  })
-  const bytesResult = await pythonTimed(
-    session,
-    'import time, json\nblob(1 << 20)\nt = time.perf_counter()\nfor _ in range(50):\n    b = blob(1 << 20)\njson.dumps({"rate": 50 / (time.perf_counter() - t)})',
-  )
-  rows.push({
-    name: 'capability 1 MiB bytes result',
-    value: bytesResult.rate!,
-    unit: 'MB/s',
-    target: '≥ 500 (msgpack)',
-  })
-
-  await capsule.close()
-  rows.push(...(await benchFetch(python)))
-  rows.push(...(await poolBench(python)))
-  // The scientific stack comes from the distribution, so it is measured with /usr/bin/python3.
-  const scienceSandbox = (await probeSandbox()).available ? 'bwrap' : 'none'
-  rows.push(...(await benchScience('/usr/bin/python3', scienceSandbox)))
-  printTable(rows)
+  for (const line of formatSections(sections)) print(line)
+  for (const line of formatTargets(sections)) print(line)
+  const figures: Figure[] = sections.flatMap((section) => section.figures)
+  const skipped: Skipped[] = sections.flatMap((section) => section.skipped)
+  if (saved && args.compare) {
+    print('')
+    for (const line of formatComparison(compareRuns(figures, saved), args.compare)) print(line)
+  }
+  if (args.json) {
+    const results = buildResults(
+      {
+        startedAt,
+        durationMs: Date.now() - startedAt.getTime(),
+        loadAverageAtStart,
+        ...(git ? { git } : {}),
+        python: { executable: python.executable, ...(python.version ? { version: python.version } : {}) },
+        benchmarks: names,
+        distorted: args.scale !== 1 || args.profile !== undefined,
+      },
+      figures,
+      skipped,
+    )
+    const text = `${JSON.stringify(results, null, 2)}\n`
+    if (args.json === '-') process.stdout.write(text)
+    else {
+      writeFileSync(args.json, text)
+      print(`\nfigures written to ${args.json}`)
+    }
+  }
+  if (failed) process.exitCode = 1
 }
 
 main().catch((error) => {
+  if (error instanceof BenchUsageError) {
+    console.error(error.message)
+    process.exitCode = 2
+    return
+  }
   console.error(error)
   process.exitCode = 1
 })

@@ -1,129 +1,181 @@
-// The floor every Capsule figure is compared with: small frames over the same kind of pipes, between
-// Node and a Python loop that does nothing but echo them (no threads, no dispatch, no validation).
-import { spawn } from 'node:child_process'
+// The floors the call pipeline is held against: 32-byte frames (4-byte big-endian length prefix, as on
+// the worker's wire) over the same kind of pipes (fds 3 and 4 of a child), between Node and a Python
+// loop that does nothing else: one buffered read per frame, no threads, no codec, no dispatch. Neither
+// side uses Capsule's own frame code, so making Capsule faster cannot move its floor.
+import { type ChildProcess, spawn } from 'node:child_process'
 import type { Readable, Writable } from 'node:stream'
-import { encodeFrame, FrameDecoder } from '../packages/core/src/protocol/frameCodec.js'
 
-const ECHO_LOOP = `
+/** The Python side. `echo` answers every frame; `caller` runs timed loops when Node asks. */
+const FLOOR_PEER = `
 import os, struct, sys, time
-fin, fout = 3, 4
-def read_exact(n):
-    buf = b""
-    while len(buf) < n:
-        chunk = os.read(fin, n - len(buf))
+FIN, FOUT = 3, 4
+buf = bytearray()
+def read_frame():
+    global buf
+    while True:
+        if len(buf) >= 4:
+            (n,) = struct.unpack_from(">I", buf)
+            if len(buf) >= 4 + n:
+                body = bytes(buf[4:4 + n])
+                del buf[:4 + n]
+                return body
+        chunk = os.read(FIN, 65536)
         if not chunk:
             sys.exit(0)
         buf += chunk
-    return buf
-mode = sys.argv[1]
-if mode == "echo":
-    while True:
-        (n,) = struct.unpack(">I", read_exact(4))
-        body = read_exact(n)
-        os.write(fout, struct.pack(">I", n) + body)
-else:
-    # Python-initiated round trips: send, wait for the echo, time each one.
-    count = int(sys.argv[2])
-    body = b"x" * 32
-    frame = struct.pack(">I", len(body)) + body
+def send(body):
+    os.write(FOUT, struct.pack(">I", len(body)) + body)
+PING = b"x" * 32
+FRAME = struct.pack(">I", len(PING)) + PING
+def round_trips(count):
     times = []
     for _ in range(count):
         t = time.perf_counter()
-        os.write(fout, frame)
-        (n,) = struct.unpack(">I", read_exact(4))
-        read_exact(n)
+        os.write(FOUT, FRAME)
+        read_frame()
         times.append(time.perf_counter() - t)
-    times.sort()
-    report = ("%f %f" % (times[len(times) // 2] * 1e6, times[int(len(times) * 0.99)] * 1e6)).encode()
-    os.write(fout, struct.pack(">I", len(report)) + report)
+    return b"R " + " ".join("%.3f" % (s * 1e6) for s in times).encode()
+def pipelined(count, window):
+    sent = received = 0
+    t = time.perf_counter()
+    while received < count:
+        while sent < count and sent - received < window:
+            os.write(FOUT, FRAME)
+            sent += 1
+        read_frame()
+        received += 1
+    return b"P %.9f" % (time.perf_counter() - t)
+if sys.argv[1] == "echo":
+    while True:
+        send(read_frame())
+else:
+    while True:
+        command = read_frame().split()
+        if command[0] == b"rt":
+            send(round_trips(int(command[1])))
+        elif command[0] == b"pipe":
+            send(pipelined(int(command[1]), int(command[2])))
 `
 
-interface Pipe {
-  send(body: Buffer): void
-  next(): Promise<Buffer>
-  close(): void
+/** The floor script, for profiling it on its own (`python -c FLOOR_PEER caller`). */
+export const FLOOR_PEER_SOURCE = FLOOR_PEER
+
+function frame(body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(4 + body.length)
+  out.writeUInt32BE(body.length, 0)
+  body.copy(out, 4)
+  return out
 }
 
-function open(python: string, args: string[]): Pipe {
-  const child = spawn(python, ['-I', '-S', '-c', ECHO_LOOP, ...args], {
-    stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'],
-  })
-  const toPython = child.stdio[3] as Writable
-  const fromPython = child.stdio[4] as Readable
-  const decoder = new FrameDecoder()
-  const queue: Buffer[] = []
-  const waiters: Array<(frame: Buffer) => void> = []
-  fromPython.on('data', (chunk: Buffer) => {
-    for (const frame of decoder.push(chunk)) {
-      const waiter = waiters.shift()
-      if (waiter) waiter(frame)
-      else queue.push(frame)
+/** A Python floor peer on fds 3 (to Python) and 4 (from Python), handing each frame to `onFrame`. */
+class Peer {
+  readonly #child: ChildProcess
+  readonly #toPython: Writable
+  #pending: Buffer = Buffer.alloc(0)
+  #exited: Promise<void>
+
+  constructor(python: string, mode: 'echo' | 'caller', onFrame: (body: Buffer) => void) {
+    this.#child = spawn(python, ['-I', '-S', '-c', FLOOR_PEER, mode], {
+      stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'],
+    })
+    this.#exited = new Promise((resolve) => this.#child.once('exit', () => resolve()))
+    this.#toPython = this.#child.stdio[3] as Writable
+    const fromPython = this.#child.stdio[4] as Readable
+    fromPython.on('data', (chunk: Buffer) => {
+      let data = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk])
+      while (data.length >= 4) {
+        const size = data.readUInt32BE(0)
+        if (data.length < 4 + size) break
+        onFrame(data.subarray(4, 4 + size))
+        data = data.subarray(4 + size)
+      }
+      this.#pending = data
+    })
+  }
+
+  send(body: Buffer): void {
+    this.#toPython.write(frame(body))
+  }
+
+  async close(): Promise<void> {
+    this.#toPython.end()
+    this.#child.kill()
+    await this.#exited
+  }
+}
+
+/** Node sends a frame, Python echoes it, Node reads it: the floor of `session.run()`. */
+export class NodeInitiatedFloor {
+  readonly #peer: Peer
+  #waiter: (() => void) | undefined
+  readonly #ping = Buffer.alloc(32, 120)
+
+  constructor(python: string) {
+    this.#peer = new Peer(python, 'echo', () => {
+      const waiter = this.#waiter
+      this.#waiter = undefined
+      waiter?.()
+    })
+  }
+
+  /** `count` round trips, each timed in Node: latencies in µs. */
+  async roundTrips(count: number): Promise<number[]> {
+    const times: number[] = []
+    for (let i = 0; i < count; i += 1) {
+      const start = performance.now()
+      const echoed = new Promise<void>((resolve) => (this.#waiter = resolve))
+      this.#peer.send(this.#ping)
+      await echoed
+      times.push((performance.now() - start) * 1000)
     }
-  })
-  return {
-    send: (body) => toPython.write(encodeFrame(body)),
-    next: () => {
-      const frame = queue.shift()
-      return frame ? Promise.resolve(frame) : new Promise((resolve) => waiters.push(resolve))
-    },
-    close: () => child.kill(),
+    return times
+  }
+
+  close(): Promise<void> {
+    return this.#peer.close()
   }
 }
 
-/** Node-initiated round trips of a 32-byte frame: per-trip latencies in µs. */
-export async function rawRoundTrips(python: string, count: number): Promise<number[]> {
-  const pipe = open(python, ['echo'])
-  const body = Buffer.alloc(32, 120)
-  const times: number[] = []
-  for (let i = 0; i < count; i += 1) {
-    const start = performance.now()
-    pipe.send(body)
-    await pipe.next()
-    times.push((performance.now() - start) * 1000)
-  }
-  pipe.close()
-  return times
-}
+/**
+ * Python sends a frame, Node answers it, Python reads the answer: the floor of a capability call
+ * (timed in Python, like the call). Also the pipelined floor: many frames in flight at once.
+ */
+export class PythonInitiatedFloor {
+  readonly #peer: Peer
+  #report: ((body: string) => void) | undefined
 
-/** Python-initiated round trips (Node echoes), timed in Python: p50 and p99 in µs. */
-export async function rawRoundTripsFromPython(
-  python: string,
-  count: number,
-): Promise<{ p50: number; p99: number }> {
-  const pipe = open(python, ['call', String(count)])
-  for (;;) {
-    const frame = await pipe.next()
-    if (frame.length === 32) {
-      pipe.send(frame)
-      continue
-    }
-    pipe.close()
-    const [p50, p99] = frame.toString().split(' ').map(Number)
-    return { p50: p50!, p99: p99! }
+  constructor(python: string) {
+    const peer: Peer = new Peer(python, 'caller', (body) => {
+      // A ping starts with "x" and is answered at once; anything else is the report of a loop.
+      if (body[0] === 0x78) peer.send(body)
+      else {
+        const report = this.#report
+        this.#report = undefined
+        report?.(body.toString())
+      }
+    })
+    this.#peer = peer
   }
-}
 
-/** Small frames pipelined Node → Python → Node: frames per second. */
-export async function rawPipelined(python: string, count: number): Promise<number> {
-  const pipe = open(python, ['echo'])
-  const body = Buffer.alloc(32, 120)
-  const start = performance.now()
-  const window = 256
-  let sent = 0
-  let received = 0
-  while (sent < Math.min(window, count)) {
-    pipe.send(body)
-    sent += 1
+  #ask(command: string): Promise<string> {
+    const answer = new Promise<string>((resolve) => (this.#report = resolve))
+    this.#peer.send(Buffer.from(command))
+    return answer
   }
-  while (received < count) {
-    await pipe.next()
-    received += 1
-    if (sent < count) {
-      pipe.send(body)
-      sent += 1
-    }
+
+  /** `count` round trips, each timed in Python: latencies in µs. */
+  async roundTrips(count: number): Promise<number[]> {
+    const report = await this.#ask(`rt ${count}`)
+    return report.slice(2).split(' ').map(Number)
   }
-  const seconds = (performance.now() - start) / 1000
-  pipe.close()
-  return count / seconds
+
+  /** `count` frames with up to `window` in flight: frames per second. */
+  async pipelined(count: number, window: number): Promise<number> {
+    const report = await this.#ask(`pipe ${count} ${window}`)
+    return count / Number(report.slice(2))
+  }
+
+  close(): Promise<void> {
+    return this.#peer.close()
+  }
 }

@@ -1,40 +1,85 @@
-/** One line of the benchmark table. */
-export interface Row {
+// The bench table: each figure with its floor, its ratio to the floor, its target and PASS/MISS, then a
+// summary of every target. Lines are returned, not printed, so the caller chooses stdout or stderr.
+import {
+  describeTarget,
+  distanceFromFloor,
+  type Figure,
+  formatNumber,
+  type Outcome,
+  type Skipped,
+  verdict,
+} from './figures.js'
+
+export { percentile } from './figures.js'
+
+/** One benchmark's outcome under its name. */
+export interface Section extends Outcome {
   name: string
-  value: number
-  unit: string
-  /** This figure divided by its baseline from the same run. */
-  ratio?: number
-  baseline?: string
-  target?: string
 }
 
-/** The p-th percentile (nearest rank) of `values`. */
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return sorted[index]!
+function cells(figure: Figure): string[] {
+  const result = verdict(figure)
+  return [
+    figure.label,
+    `${formatNumber(figure.value)} ${figure.unit}`,
+    figure.isFloor ? '(floor)' : figure.floor ? `floor ${formatNumber(figure.floor.value)}` : '',
+    distanceFromFloor(figure),
+    figure.target ? `target ${describeTarget(figure.target, figure.unit)}` : '',
+    result ?? '',
+  ]
 }
 
-function format(value: number): string {
-  if (value >= 1000) return Math.round(value).toLocaleString('en-US')
-  if (value >= 100) return value.toFixed(0)
-  if (value >= 10) return value.toFixed(1)
-  return value.toFixed(2)
-}
-
-/** Prints the rows as an aligned table. */
-export function printTable(rows: Row[]): void {
-  const width = Math.max(...rows.map((row) => row.name.length))
+/** Pads rows of cells into columns; the columns at `right` are right-aligned (numbers). */
+function align(rows: readonly string[][], right: readonly number[]): string[] {
+  const widths: number[] = []
   for (const row of rows) {
-    const value = `${format(row.value)} ${row.unit}`.padStart(16)
-    const ratio =
-      row.ratio === undefined
-        ? row.baseline
-          ? `  (${row.baseline})`
-          : ''
-        : `  ${row.ratio.toFixed(2)}× baseline`
-    const target = row.target ? `   target ${row.target}` : ''
-    console.log(`${row.name.padEnd(width)}  ${value}${ratio}${target}`)
+    for (const [at, cell] of row.entries()) widths[at] = Math.max(widths[at] ?? 0, cell.length)
   }
+  return rows.map((row) =>
+    row
+      .map((cell, at) => (right.includes(at) ? cell.padStart(widths[at]!) : cell.padEnd(widths[at]!)))
+      .join('  ')
+      .trimEnd(),
+  )
+}
+
+function skippedLine(skip: Skipped): string {
+  return `${skip.label}: ${skip.failed ? 'FAILED' : 'skipped'} (${skip.reason})`
+}
+
+/** The table for every section, each under its name. */
+export function formatSections(sections: readonly Section[]): string[] {
+  const lines: string[] = []
+  for (const section of sections) {
+    lines.push(`── ${section.name}`)
+    lines.push(...align(section.figures.map(cells), [1, 3]).map((line) => `  ${line}`))
+    lines.push(...section.skipped.map((skip) => `  ${skippedLine(skip)}`))
+    lines.push('')
+  }
+  return lines
+}
+
+/** One line per target: PASS/MISS, the figure, its floor and the ratio that decided it. */
+export function formatTargets(sections: readonly Section[]): string[] {
+  const rows: string[][] = []
+  for (const section of sections) {
+    for (const figure of section.figures) {
+      const result = verdict(figure)
+      if (!result || !figure.target) continue
+      rows.push([
+        result,
+        figure.label,
+        `${formatNumber(figure.value)} ${figure.unit}`,
+        figure.floor ? `floor ${formatNumber(figure.floor.value)} ${figure.floor.unit}` : '',
+        distanceFromFloor(figure),
+        describeTarget(figure.target, figure.unit),
+      ])
+    }
+    for (const skip of section.skipped)
+      rows.push([skip.failed ? 'FAIL' : 'SKIP', skip.label, '', '', '', skip.reason])
+  }
+  if (rows.length === 0) return []
+  const passed = rows.filter((row) => row[0] === 'PASS').length
+  const judged = rows.filter((row) => row[0] === 'PASS' || row[0] === 'MISS').length
+  return [`Targets: ${passed} of ${judged} met`, ...align(rows, [2, 4]).map((line) => `  ${line}`)]
 }

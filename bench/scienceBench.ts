@@ -1,8 +1,10 @@
 // The scientific stack inside a session against plain /usr/bin/python3 in the same run: a pandas
 // workload (1e6 rows: build, groupby, describe) and `import matplotlib.pyplot` in a fresh worker.
 import { spawnSync } from 'node:child_process'
-import { Capsule, type SandboxMode } from '../packages/core/src/index.js'
-import { percentile, type Row } from './report.js'
+import { Capsule } from '../packages/core/src/index.js'
+import { probeSandbox } from '../packages/sandbox/src/index.js'
+import { againstFloor, type Figure, floorFigure, type Outcome, percentile } from './figures.js'
+import type { Benchmark } from './registry.js'
 
 const PANDAS_WORKLOAD = [
   'import time as _t, json as _j',
@@ -45,15 +47,12 @@ async function inSession(capsule: Capsule, code: string): Promise<number> {
   }
 }
 
-/** Rows for the scientific stack, or none when pandas or matplotlib is missing for `python`. */
-export async function benchScience(python: string, sandbox: SandboxMode): Promise<Row[]> {
-  const has = (module: string) =>
-    spawnSync(python, ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0
-  if (!has('pandas') || !has('matplotlib')) return []
+const SCIENCE_PYTHON = '/usr/bin/python3'
+
+async function measure(sandbox: 'bwrap' | 'none', rounds: number): Promise<Figure[]> {
+  const python = SCIENCE_PYTHON
   const capsule = new Capsule({ python, sandbox, level: 'standard', limits: { executeTimeoutMs: 120_000 } })
-  const rows: Row[] = []
   try {
-    const rounds = 5
     const pandasPlain: number[] = []
     const pandasSession: number[] = []
     const mplPlain: number[] = []
@@ -67,33 +66,60 @@ export async function benchScience(python: string, sandbox: SandboxMode): Promis
       mplPlain.push(plain(python, MATPLOTLIB_IMPORT))
       mplSession.push(await inSession(capsule, MATPLOTLIB_IMPORT))
     }
-    const base = percentile(pandasPlain, 50)
-    rows.push({ name: 'pandas 1e6 rows, plain python p50', value: base, unit: 'ms', baseline: 'baseline' })
-    const inside = percentile(pandasSession, 50)
-    rows.push({
-      name: `pandas 1e6 rows, in a session (${sandbox}) p50`,
-      value: inside,
-      unit: 'ms',
-      ratio: inside / base,
-      target: '≤ 1.1× baseline',
-    })
-    const mplBase = percentile(mplPlain, 50)
-    rows.push({
-      name: 'import matplotlib.pyplot, plain python p50',
-      value: mplBase,
-      unit: 'ms',
-      baseline: 'baseline',
-    })
-    const mplInside = percentile(mplSession, 50)
-    rows.push({
-      name: `import matplotlib.pyplot, fresh session (${sandbox}) p50`,
-      value: mplInside,
-      unit: 'ms',
-      ratio: mplInside / mplBase,
-      target: '≤ 1.3× baseline',
-    })
+    const pandasFloor = floorFigure(
+      'science.pandas.plain',
+      'pandas 1e6 rows, plain python p50',
+      percentile(pandasPlain, 50),
+      'ms',
+      'lower',
+    )
+    const mplFloor = floorFigure(
+      'science.matplotlib.plain',
+      'import matplotlib.pyplot, plain python p50',
+      percentile(mplPlain, 50),
+      'ms',
+      'lower',
+    )
+    return [
+      pandasFloor,
+      againstFloor(pandasFloor, {
+        id: 'science.pandas.session',
+        label: `pandas 1e6 rows, in a session (${sandbox}) p50`,
+        value: percentile(pandasSession, 50),
+        target: { kind: 'ratio-at-most', limit: 1.1 },
+      }),
+      mplFloor,
+      againstFloor(mplFloor, {
+        id: 'science.matplotlib.session',
+        label: `import matplotlib.pyplot, fresh session (${sandbox}) p50`,
+        value: percentile(mplSession, 50),
+        target: { kind: 'ratio-at-most', limit: 1.3 },
+      }),
+    ]
   } finally {
     await capsule.close()
   }
-  return rows
+}
+
+/** `science`: the scientific stack comes from the distribution, so it is measured with /usr/bin/python3. */
+export const scienceBench: Benchmark = {
+  name: 'science',
+  summary: 'a pandas workload and import matplotlib.pyplot in a session against plain /usr/bin/python3',
+  async run(context): Promise<Outcome> {
+    const has = (module: string) =>
+      spawnSync(SCIENCE_PYTHON, ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0
+    if (!has('pandas') || !has('matplotlib'))
+      return {
+        figures: [],
+        skipped: [
+          {
+            id: 'science',
+            label: 'scientific stack',
+            reason: `${SCIENCE_PYTHON} lacks pandas or matplotlib`,
+          },
+        ],
+      }
+    const sandbox = (await probeSandbox()).available ? 'bwrap' : 'none'
+    return { figures: await measure(sandbox, context.iterations(5, 1)), skipped: [] }
+  },
 }

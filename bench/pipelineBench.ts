@@ -1,0 +1,273 @@
+// The call pipeline against the pipe floor, per wire codec: run('1+1') against the Node-initiated floor,
+// a sync capability call against the Python-initiated floor, and gathered calls against pipelined frames.
+// Floor and figure are measured in alternating rounds with the same interpreter, so load from anything
+// else on the machine falls on both.
+import { join } from 'node:path'
+import { binary, defineCapability, defineProvider } from '@capsule/provider-sdk'
+import { z } from 'zod'
+import { Capsule, type Session } from '../packages/core/src/index.js'
+import { againstFloor, type Figure, floorFigure, type Outcome, percentile } from './figures.js'
+import { NodeInitiatedFloor, PythonInitiatedFloor } from './rawPipe.js'
+import type { BenchCodec, BenchContext, Benchmark } from './registry.js'
+import { profiledCell, saveCellProfile, summarizeWorkerProfile, WORKER_PROFILE_ENV } from './workerProfile.js'
+
+const noopProvider = defineProvider({
+  name: 'bench',
+  version: '1.0.0',
+  capabilities: [
+    defineCapability({
+      name: 'noop',
+      level: 'sandbox',
+      description: 'Return at once.',
+      input: z.object({}),
+      output: z.null(),
+      handler: () => null,
+    }),
+    defineCapability({
+      name: 'blob',
+      level: 'sandbox',
+      description: 'Return n bytes.',
+      input: z.object({ n: z.number().int().min(0) }),
+      output: binary(),
+      handler: ({ n }) => new Uint8Array(n),
+    }),
+  ],
+})
+
+/** Rounds each floor/figure pair alternates through. */
+const ROUNDS = 10
+/** Calls per asyncio.gather in the pipelined figure. */
+const GATHER_WIDTH = 10_000
+/** Frames the pipelined floor keeps in flight. */
+const FLOOR_WINDOW = 256
+
+async function run(session: Session, code: string): Promise<string> {
+  const result = await session.run(code)
+  if (result.status !== 'ok') throw new Error(`bench cell failed: ${result.error?.traceback.join('')}`)
+  return result.stdout
+}
+
+async function timeRuns(session: Session, code: string, count: number): Promise<number[]> {
+  const times: number[] = []
+  for (let i = 0; i < count; i += 1) {
+    const start = performance.now()
+    const result = await session.run(code)
+    if (result.status !== 'ok') throw new Error(`bench cell failed: ${result.error?.evalue}`)
+    times.push((performance.now() - start) * 1000)
+  }
+  return times
+}
+
+/** Per-call latencies in µs, timed in Python around `call` (a statement). */
+async function timeCalls(session: Session, call: string, count: number): Promise<number[]> {
+  const code = [
+    'import time as _t, json as _j',
+    '_ts = []',
+    `for _ in range(${count}):`,
+    `    _s = _t.perf_counter(); ${call}; _ts.append(_t.perf_counter() - _s)`,
+    'print(_j.dumps([round(x * 1e6, 3) for x in _ts]))',
+  ].join('\n')
+  return JSON.parse(await run(session, code)) as number[]
+}
+
+const gatherCode = (repeats: number) =>
+  [
+    'import asyncio, time as _t',
+    '_s = _t.perf_counter()',
+    `for _ in range(${repeats}):`,
+    `    await asyncio.gather(*[noop() for _ in range(${GATHER_WIDTH})])`,
+    `print(${repeats * GATHER_WIDTH} / (_t.perf_counter() - _s))`,
+  ].join('\n')
+
+async function measureCodec(context: BenchContext, codec: BenchCodec): Promise<Figure[]> {
+  const { python } = context
+  const workerProfile = context.profileDir
+    ? join(context.profileDir, `worker-${codec}-main.pstats`)
+    : undefined
+  const capsule = new Capsule({
+    python,
+    codec,
+    sandbox: 'none',
+    level: 'standard',
+    providers: [noopProvider],
+    limits: { maxOutputBytes: 64 * 1024 * 1024, executeTimeoutMs: 0 },
+    ...(workerProfile ? { env: { [WORKER_PROFILE_ENV]: workerProfile } } : {}),
+  })
+  const nodeFloor = new NodeInitiatedFloor(python)
+  const pythonFloor = new PythonInitiatedFloor(python)
+  const id = (name: string) => `pipeline.${codec}.${name}`
+  const label = (name: string) => `${name} [${codec}]`
+  try {
+    const session = await capsule.session()
+    if (session.info().codec !== codec)
+      throw new Error(`asked for codec ${codec}, the session speaks ${session.info().codec}`)
+    const perRound = context.iterations(500, 20)
+    // Warm both sides (JIT, imports, the worker's first cells) before anything is kept.
+    await nodeFloor.roundTrips(perRound)
+    await timeRuns(session, '1+1', perRound)
+    await pythonFloor.roundTrips(perRound)
+    await timeCalls(session, 'noop()', perRound)
+
+    const floorRun: number[] = []
+    const runs: number[] = []
+    const floorCall: number[] = []
+    const calls: number[] = []
+    for (let round = 0; round < ROUNDS; round += 1) {
+      floorRun.push(...(await nodeFloor.roundTrips(perRound)))
+      runs.push(...(await timeRuns(session, '1+1', perRound)))
+      floorCall.push(...(await pythonFloor.roundTrips(perRound)))
+      calls.push(...(await timeCalls(session, 'noop()', perRound)))
+    }
+    context.log(`  ${codec}: round trips done`)
+
+    const floorPipelined: number[] = []
+    const gathered: number[] = []
+    const repeats = context.iterations(5, 1)
+    await run(session, gatherCode(1))
+    for (let round = 0; round < 3; round += 1) {
+      floorPipelined.push(await pythonFloor.pipelined(repeats * GATHER_WIDTH, FLOOR_WINDOW))
+      gathered.push(Number(await run(session, gatherCode(repeats))))
+    }
+
+    await run(session, 'import asyncio')
+    const awaitCells = await timeRuns(session, 'await asyncio.sleep(0)', context.iterations(2000, 50))
+    const asyncCalls = await timeCalls(session, 'await noop()', context.iterations(3000, 50))
+    const blobs = context.iterations(50, 5)
+    const blobSeconds = JSON.parse(
+      await run(
+        session,
+        `import time as _t\nblob(1 << 20)\n_s = _t.perf_counter()\nfor _ in range(${blobs}):\n    blob(1 << 20)\nprint(_t.perf_counter() - _s)`,
+      ),
+    ) as number
+
+    if (context.profileDir) {
+      const profiles: Array<[string, string]> = [
+        [`worker-${codec}-sync-calls`, `for _ in range(${perRound * 4}):\n    noop()`],
+        [`worker-${codec}-gathered`, gatherCode(1)],
+      ]
+      for (const [name, code] of profiles) {
+        const lines = await saveCellProfile(await run(session, profiledCell(code)), context.profileDir, name)
+        for (const line of lines) context.log(line)
+      }
+    }
+
+    const nodeFloorFigure = floorFigure(
+      id('floor.node.p50'),
+      label('raw pipe round trip, Node-initiated p50'),
+      percentile(floorRun, 50),
+      'µs',
+      'lower',
+    )
+    const pythonFloorFigure = floorFigure(
+      id('floor.python.p50'),
+      label('raw pipe round trip, Python-initiated p50'),
+      percentile(floorCall, 50),
+      'µs',
+      'lower',
+    )
+    const pythonFloorP99 = floorFigure(
+      id('floor.python.p99'),
+      label('raw pipe round trip, Python-initiated p99'),
+      percentile(floorCall, 99),
+      'µs',
+      'lower',
+    )
+    const pipelinedFloor = floorFigure(
+      id('floor.pipelined'),
+      label(`raw pipe, Python-initiated, ${FLOOR_WINDOW} in flight`),
+      percentile(floorPipelined, 50),
+      'frames/s',
+      'higher',
+    )
+    const meanRunUs = runs.reduce((sum, value) => sum + value, 0) / runs.length
+    return [
+      nodeFloorFigure,
+      againstFloor(nodeFloorFigure, {
+        id: id('run.p50'),
+        label: label("session.run('1+1') p50"),
+        value: percentile(runs, 50),
+        target: { kind: 'ratio-at-most', limit: 1.5 },
+      }),
+      againstFloor(floorFigure(id('floor.node.p99'), '', percentile(floorRun, 99), 'µs', 'lower'), {
+        id: id('run.p99'),
+        label: label("session.run('1+1') p99"),
+        value: percentile(runs, 99),
+      }),
+      {
+        id: id('run.per_second'),
+        label: label('sequential executions on one session'),
+        value: 1e6 / meanRunUs,
+        unit: 'exec/s',
+        better: 'higher',
+        target: { kind: 'at-least', limit: 8000 },
+      },
+      againstFloor(nodeFloorFigure, {
+        id: id('await.p50'),
+        label: label('top-level-await cell p50'),
+        value: percentile(awaitCells, 50),
+      }),
+      pythonFloorFigure,
+      againstFloor(pythonFloorFigure, {
+        id: id('call.sync.p50'),
+        label: label('capability round trip, sync p50'),
+        value: percentile(calls, 50),
+        target: { kind: 'ratio-at-most', limit: 2 },
+      }),
+      pythonFloorP99,
+      againstFloor(pythonFloorP99, {
+        id: id('call.sync.p99'),
+        label: label('capability round trip, sync p99'),
+        value: percentile(calls, 99),
+      }),
+      againstFloor(pythonFloorFigure, {
+        id: id('call.async.p50'),
+        label: label('capability round trip, async p50'),
+        value: percentile(asyncCalls, 50),
+      }),
+      pipelinedFloor,
+      againstFloor(pipelinedFloor, {
+        id: id('call.gathered'),
+        label: label(`capability calls pipelined (gather of ${GATHER_WIDTH.toLocaleString('en-US')})`),
+        value: percentile(gathered, 50),
+        unit: 'calls/s',
+        target: { kind: 'at-least', limit: 100_000 },
+      }),
+      {
+        id: id('call.bytes_1mib'),
+        label: label('capability returning 1 MiB of bytes'),
+        value: blobs / blobSeconds,
+        unit: 'MB/s',
+        better: 'higher',
+        ...(codec === 'msgpack' ? { target: { kind: 'at-least', limit: 500 } as const } : {}),
+      },
+    ]
+  } finally {
+    await capsule.close()
+    await nodeFloor.close()
+    await pythonFloor.close()
+    if (workerProfile)
+      for (const line of await summarizeWorkerProfile(python, workerProfile)) context.log(line)
+  }
+}
+
+/** `pipeline`: run, sync call and pipelined calls against the pipe floors, for each codec. */
+export const pipelineBench: Benchmark = {
+  name: 'pipeline',
+  summary: "run('1+1'), sync/async capability calls and gathered calls against the raw pipe floors",
+  async run(context): Promise<Outcome> {
+    const figures: Figure[] = []
+    const skipped: Outcome['skipped'] = []
+    for (const codec of context.codecs) {
+      if (codec === 'msgpack' && !context.pythonHasMsgpack) {
+        skipped.push({
+          id: 'pipeline.msgpack',
+          label: 'call pipeline [msgpack]',
+          reason: `${context.python} cannot import msgpack`,
+        })
+        continue
+      }
+      figures.push(...(await measureCodec(context, codec)))
+    }
+    return { figures, skipped }
+  },
+}
