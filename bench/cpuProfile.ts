@@ -71,7 +71,9 @@ export function summarizeCpuProfile(profile: CpuProfile, top = 15, root?: string
     const { functionName, url, lineNumber } = node.callFrame
     if (functionName === '(idle)') continue
     busy += micros
-    const where = url === '' ? '' : ` ${shortenUrl(url, root)}:${lineNumber + 1}`
+    // tsx-compiled modules report many functions at line 0; a ":1" there would only mislead.
+    const line = lineNumber > 0 ? `:${lineNumber + 1}` : ''
+    const where = url === '' ? '' : ` ${shortenUrl(url, root)}${line}`
     const name = `${functionName || '(anonymous)'}${where}`
     byFunction.set(name, (byFunction.get(name) ?? 0) + micros)
   }
