@@ -3,7 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
+
+// Child processes (tsx compiling the CLI, a Python worker, an MCP server) start slowly on a loaded machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 })
 
 // `capsule mcp` as a command: flags, help, the config file, and raw JSON-RPC over stdio (the SDK client
 // and the MCP Inspector drive it in packages/mcp/test). Runs the CLI from its sources with tsx.

@@ -1,10 +1,13 @@
 import { Capsule } from '@capsule/core'
 import { Client } from '@modelcontextprotocol/client'
 import { InMemoryTransport } from '@modelcontextprotocol/server'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { CapsuleMcpServer } from '../src/index.js'
 import { resultText, structured } from './capsuleMcpHarness.js'
 import { TEST_PYTHON } from './helpers.js'
+
+// Child processes (tsx compiling the CLI, a Python worker, an MCP server) start slowly on a loaded machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 })
 
 // CapsuleMcpServer in process, over the SDK's in-memory transport, with a real Python worker: the
 // session limits a transport cannot show.

@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Client } from '@modelcontextprotocol/client'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { connectStdio, structured } from './capsuleMcpHarness.js'
 import { TEST_PYTHON, toolServerCommand } from './helpers.js'
+
+// Child processes (tsx compiling the CLI, a Python worker, an MCP server) start slowly on a loaded machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 })
 
 // Both directions at once ("code mode"): `capsule mcp` serves Python to an MCP client, and that Python
 // calls another MCP server's tools as functions, through a capsule.config.mjs with mcpProvider.

@@ -1,8 +1,11 @@
 import { Capsule } from '@capsule/core'
 import { isCapabilityError, ProviderDefinitionError } from '@capsule/provider-sdk'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { type McpProviderDefinition, mcpProvider } from '../src/index.js'
 import { hostileServerCommand, TEST_PYTHON } from './helpers.js'
+
+// Child processes (tsx compiling the CLI, a Python worker, an MCP server) start slowly on a loaded machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 })
 
 // A hand-written server lists what the SDK would never send: huge, deep and recursive schemas, names with
 // nothing to keep, colliding names, hints that are not booleans, and garbage lines on stdout.

@@ -3,9 +3,12 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { capsuleMcpCommand, type HttpServerProcess, startHttpServer } from './capsuleMcpHarness.js'
 import { REPO_ROOT } from './helpers.js'
+
+// Child processes (tsx compiling the CLI, a Python worker, an MCP server) start slowly on a loaded machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 })
 
 // The MCP Inspector's CLI mode (@modelcontextprotocol/inspector 0.16.7, a client nobody here wrote, on the
 // SDK's 2025 line), run from the installed package with no network, against `capsule mcp`.

@@ -1,7 +1,10 @@
 import { Capsule, type ExecutionEvent } from '@capsule/core'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { type McpProviderDefinition, mcpProvider } from '../src/index.js'
 import { TEST_PYTHON, toolServerCommand } from './helpers.js'
+
+// Child processes (tsx compiling the CLI, a Python worker, an MCP server) start slowly on a loaded machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 })
 
 // mcpProvider against a real MCP server written with the SDK, spawned over stdio, called from real Python.
 

@@ -1,7 +1,10 @@
 import { Capsule } from '@capsule/core'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { type McpProviderDefinition, mcpProvider } from '../src/index.js'
 import { everythingServerCommand, TEST_PYTHON } from './helpers.js'
+
+// Child processes (tsx compiling the CLI, a Python worker, an MCP server) start slowly on a loaded machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 })
 
 // The published reference server from the npm registry (@modelcontextprotocol/server-everything), a
 // server nobody here wrote, spawned over stdio.

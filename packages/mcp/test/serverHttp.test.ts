@@ -1,7 +1,10 @@
 import { request as httpRequest } from 'node:http'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { type HttpServerProcess, resultText, startHttpServer, structured } from './capsuleMcpHarness.js'
+
+// Child processes (tsx compiling the CLI, a Python worker, an MCP server) start slowly on a loaded machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 })
 
 // `capsule mcp --http`: Streamable HTTP on 127.0.0.1 with a bearer token, through the SDK's client and
 // through raw requests a client should never send.

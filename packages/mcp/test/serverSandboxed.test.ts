@@ -1,6 +1,9 @@
 import type { Client } from '@modelcontextprotocol/client'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { connectStdio, structured } from './capsuleMcpHarness.js'
+
+// Child processes (tsx compiling the CLI, a Python worker, an MCP server) start slowly on a loaded machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 })
 
 // `capsule mcp` with the worker inside bubblewrap, as a real deployment runs it. On a root host the
 // sandboxed worker needs the distribution interpreter (/usr/bin/python3), which also has matplotlib.

@@ -2,8 +2,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Client } from '@modelcontextprotocol/client'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { connectStdio, resultText, structured } from './capsuleMcpHarness.js'
+
+// Child processes (tsx compiling the CLI, a Python worker, an MCP server) start slowly on a loaded machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 })
 
 // `capsule mcp` over stdio, through the SDK's own client: the command an MCP client configuration starts.
 
