@@ -4,8 +4,9 @@ import type { SecurityLevel } from '@capsule/provider-sdk'
 import { CapabilityError, formatZodIssue } from '@capsule/provider-sdk'
 import type { z } from 'zod'
 import type { AuditSink } from './audit/auditLog.js'
+import type { CallDirectory } from './calls/callDirectory.js'
 import { type CapabilityDescriptor, CapabilityRegistry } from './capabilities/capabilityRegistry.js'
-import { createInputProvider, type InputRequest } from './capabilities/inputProvider.js'
+import { createInputProvider } from './capabilities/inputProvider.js'
 import { type LoadCapsuleConfigOptions, loadCapsuleConfig } from './config/capsuleConfig.js'
 import {
   type CapsuleOptions,
@@ -24,16 +25,16 @@ import { prepareSandbox, type SandboxPlan } from './sandbox/prepareSandbox.js'
 import type { SecurityPolicy } from './security/securityPolicy.js'
 import { DEFAULT_LIMITS, type Limits } from './session/limits.js'
 import { PendingCallBudget } from './session/pendingCallBudget.js'
-import { announceInput, Session } from './session/session.js'
+import { Session } from './session/session.js'
 import {
   DEFAULT_POOL_OPTIONS,
   type PoolMetrics,
   type PoolOptions,
   SessionPool,
 } from './session/sessionPool.js'
+import { launchWorker } from './worker/launchWorker.js'
 import { type PythonInterpreterInfo, probePythonInterpreter } from './worker/pythonInterpreter.js'
 import { buildWorkerLaunch } from './worker/workerLauncher.js'
-import { WorkerProcess } from './worker/workerProcess.js'
 
 /** Settles pending promises from outside, e.g. an `input()` answered by another service. */
 export interface PromiseControl {
@@ -90,6 +91,8 @@ export class Capsule {
   /** What a session without options gets; shared, so its decisions are remembered across sessions. */
   readonly #defaultSessionPolicy: SecurityPolicy
   readonly #store: PromiseStore
+  /** Every capability call in flight, by id: listed and settled through `promises`. */
+  readonly #calls: CallDirectory
   readonly #container: ReturnType<typeof createCapsuleContainer>
   readonly #sessions = new Map<string, Session>()
   readonly #poolOptions: PoolOptions
@@ -119,7 +122,7 @@ export class Capsule {
       const onAudit = options.onAudit
       sinks.push({ write: (entry) => onAudit(entry) })
     }
-    const inputProvider = createInputProvider((request) => this.#announceInput(request))
+    const inputProvider = createInputProvider((request) => this.#calls.ask(request))
     this.#container = createCapsuleContainer({
       providers: [inputProvider, ...(options.providers ?? [])],
       grants: { level: this.level, allow: options.allow, deny: options.deny },
@@ -133,11 +136,12 @@ export class Capsule {
     this.#policy = this.#container.resolve(TOKENS.policy)
     this.#defaultSessionPolicy = this.#policy.narrow({})
     this.#store = this.#container.resolve(TOKENS.promiseStore)
+    this.#calls = this.#container.resolve(TOKENS.callDirectory)
     this.promises = {
       resolve: (id, value) => this.#settleExternally(id, { value }),
       reject: (id, message, code = 'UNAVAILABLE') =>
         this.#settleExternally(id, { error: new CapabilityError(code, message) }),
-      list: (filter) => this.#store.list(filter),
+      list: (filter) => [...this.#store.list(filter), ...this.#calls.list(filter)],
     }
     this.#poolOptions = { ...DEFAULT_POOL_OPTIONS, ...options.pool }
     // Last: with pool.min > 0 the pool starts warm sessions right away.
@@ -186,7 +190,8 @@ export class Capsule {
       id: `ses_${randomBytes(6).toString('hex')}`,
       policy,
       limits,
-      invoker: this.#container.resolve(TOKENS.invoker),
+      pipeline: this.#container.resolve(TOKENS.callPipeline),
+      calls: this.#calls,
       store: this.#store,
       clock: this.#container.resolve(TOKENS.clock),
       sandbox,
@@ -200,7 +205,7 @@ export class Capsule {
       },
       onWorkerLost: (lost) => this.#pool.discard(lost),
       startWorker: (init, handlers) =>
-        WorkerProcess.start(
+        launchWorker(
           {
             command: buildWorkerLaunch({
               interpreter,
@@ -220,6 +225,7 @@ export class Capsule {
             heartbeatIntervalMs: limits.heartbeatIntervalMs,
             heartbeatTimeoutMs: limits.heartbeatTimeoutMs,
             init,
+            clock: this.#container.resolve(TOKENS.clock),
           },
           handlers,
         ),
@@ -254,7 +260,7 @@ export class Capsule {
       },
       capabilities: this.capabilities(),
       sessions: this.#sessions.size,
-      pendingPromises: this.#store.size,
+      pendingPromises: this.#store.size + this.#calls.size,
       pool: this.#pool.metrics(),
     }
   }
@@ -348,11 +354,8 @@ export class Capsule {
     return interpreter.hasMsgpack ? ['msgpack', 'json'] : ['json']
   }
 
-  #announceInput(request: InputRequest): void {
-    this.#sessions.get(request.sessionId)?.[announceInput](request)
-  }
-
   #settleExternally(id: string, outcome: { value: unknown } | { error: unknown }): void {
+    if (typeof id === 'string' && this.#calls.settle(id, outcome)) return
     if (typeof id !== 'string' || !this.#store.get(id)) {
       throw new CapsuleError('UNKNOWN_PROMISE', `no pending promise has the id ${JSON.stringify(id)}`)
     }

@@ -1,5 +1,6 @@
 import { binary, CapabilityError, defineCapability, defineProvider } from '@capsule/provider-sdk'
 import { z } from 'zod'
+import type { Clock } from '../src/util/clock.js'
 
 /** A provider with one capability per level and a few behaviours tests need. */
 export function testProvider(log: string[] = []) {
@@ -114,4 +115,45 @@ export function testProvider(log: string[] = []) {
       }),
     ],
   })
+}
+
+/** A clock the test advances by hand: timers fire in deadline order as `advance` passes them. */
+export interface ManualClock extends Clock {
+  advance(ms: number): void
+  /** Timers armed and not yet fired or cleared. */
+  readonly pending: number
+}
+
+/** A {@link ManualClock} starting at `start` (epoch ms). */
+export function manualClock(start = 1_000_000): ManualClock {
+  let now = start
+  let seq = 0
+  const timers = new Map<number, { at: number; callback: () => void }>()
+  return {
+    now: () => now,
+    setTimeout(callback, ms) {
+      seq += 1
+      timers.set(seq, { at: now + ms, callback })
+      return seq
+    },
+    clearTimeout(handle) {
+      timers.delete(handle as number)
+    },
+    advance(ms) {
+      const until = now + ms
+      for (;;) {
+        let next: [number, { at: number; callback: () => void }] | undefined
+        for (const entry of timers)
+          if (entry[1].at <= until && (!next || entry[1].at < next[1].at)) next = entry
+        if (!next) break
+        timers.delete(next[0])
+        now = next[1].at
+        next[1].callback()
+      }
+      now = until
+    },
+    get pending() {
+      return timers.size
+    },
+  }
 }

@@ -2,6 +2,7 @@ import type { AnyCapabilityDefinition, ProviderDefinition, SecurityLevel } from 
 import { CAPABILITY_NAME_PATTERN, isSecurityLevel, SEMVER_PATTERN } from '@capsule/provider-sdk'
 import { CapsuleError } from '../errors.js'
 import type { CapabilitySpec } from '../protocol/messages.js'
+import { INPUT_CAPABILITY_ID } from './inputProvider.js'
 import { isPythonIdentifier, toCapabilitySpec } from './pythonSignature.js'
 
 /** Python names the worker defines itself; a capability may not take them. */
@@ -26,6 +27,8 @@ export interface RegisteredCapability {
   readonly pythonName: string
   readonly level: SecurityLevel
   readonly spec: CapabilitySpec
+  /** The definition's `secretArgs`, as a set: redaction looks them up on every call. */
+  readonly secretArgs: ReadonlySet<string>
 }
 
 /** What a host sees of a capability: for listings, `session.info()` and the CLI. */
@@ -65,7 +68,8 @@ export class CapabilityRegistry {
             `${id}: ${JSON.stringify(pythonName)} is not a usable Python name`,
           )
         }
-        if (RESERVED_PYTHON_NAMES.has(pythonName) && id !== 'io.input') {
+        // The built-in input provider is the one that may take the name `input`.
+        if (RESERVED_PYTHON_NAMES.has(pythonName) && id !== INPUT_CAPABILITY_ID) {
           throw new CapsuleError(
             'INVALID_PROVIDER',
             `${id}: the Python name ${JSON.stringify(pythonName)} is reserved`,
@@ -86,6 +90,7 @@ export class CapabilityRegistry {
           pythonName,
           level: definition.level,
           spec: toCapabilitySpec(id, pythonName, definition),
+          secretArgs: new Set(definition.secretArgs ?? []),
         })
       }
     }

@@ -4,7 +4,8 @@ import 'reflect-metadata'
 import type { CapabilityLogger, ProviderDefinition } from '@capsule/provider-sdk'
 import { type DependencyContainer, instanceCachingFactory, container as rootContainer } from 'tsyringe'
 import { AuditLog, type AuditSink } from '../audit/auditLog.js'
-import { CapabilityInvoker } from '../capabilities/capabilityInvoker.js'
+import { CallDirectory } from '../calls/callDirectory.js'
+import { CallPipeline } from '../calls/callPipeline.js'
 import { CapabilityRegistry } from '../capabilities/capabilityRegistry.js'
 import { MemoryPromiseStore, type PromiseStore } from '../promises/promiseStore.js'
 import { type GrantOptions, SecurityPolicy } from '../security/securityPolicy.js'
@@ -47,18 +48,19 @@ export function createCapsuleContainer(options: CompositionOptions): DependencyC
       SecurityPolicy.create(c.resolve(TOKENS.registry), options.grants),
     ),
   })
-  container.register(TOKENS.invoker, {
+  container.register(TOKENS.callPipeline, {
     useFactory: instanceCachingFactory(
       (c) =>
-        new CapabilityInvoker({
-          registry: c.resolve(TOKENS.registry),
-          store: c.resolve(TOKENS.promiseStore),
+        new CallPipeline({
           audit: c.resolve(TOKENS.auditLog),
           clock: c.resolve(TOKENS.clock),
           logger: c.resolve(TOKENS.logger),
           callTimeoutMs: options.callTimeoutMs,
         }),
     ),
+  })
+  container.register(TOKENS.callDirectory, {
+    useFactory: instanceCachingFactory(() => new CallDirectory()),
   })
   return container
 }

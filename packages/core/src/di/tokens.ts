@@ -1,7 +1,8 @@
 import type { CapabilityLogger } from '@capsule/provider-sdk'
 import type { InjectionToken } from 'tsyringe'
 import type { AuditLog, AuditSink } from '../audit/auditLog.js'
-import type { CapabilityInvoker } from '../capabilities/capabilityInvoker.js'
+import type { CallDirectory } from '../calls/callDirectory.js'
+import type { CallPipeline } from '../calls/callPipeline.js'
 import type { CapabilityRegistry } from '../capabilities/capabilityRegistry.js'
 import type { PromiseStore } from '../promises/promiseStore.js'
 import type { SecurityPolicy } from '../security/securityPolicy.js'
@@ -16,5 +17,6 @@ export const TOKENS = {
   auditLog: Symbol('AuditLog') as InjectionToken<AuditLog>,
   registry: Symbol('CapabilityRegistry') as InjectionToken<CapabilityRegistry>,
   policy: Symbol('SecurityPolicy') as InjectionToken<SecurityPolicy>,
-  invoker: Symbol('CapabilityInvoker') as InjectionToken<CapabilityInvoker>,
+  callPipeline: Symbol('CallPipeline') as InjectionToken<CallPipeline>,
+  callDirectory: Symbol('CallDirectory') as InjectionToken<CallDirectory>,
 } as const

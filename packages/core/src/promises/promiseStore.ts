@@ -1,4 +1,5 @@
 // Pending ─resolve→ Resolved | ─reject→ Rejected | ─deadline→ TimedOut | ─cancel→ Cancelled (final; record removed)
+import { type Deadline, DeadlineQueue } from '../calls/deadlineQueue.js'
 import { CapsuleError } from '../errors.js'
 import type { Clock } from '../util/clock.js'
 
@@ -41,8 +42,9 @@ export interface PromiseInit {
 export type PromiseOutcome = { value: unknown } | { error: unknown }
 
 /**
- * Holds every execute and capability call as a promise with an id, a deadline and a final state.
- * Memory by default; embedders may supply their own (e.g. durable) implementation.
+ * Holds every execution as a promise with an id, a deadline and a final state (capability calls in flight
+ * are in the Capsule's call directory; `capsule.promises` lists both). Memory by default; embedders may
+ * supply their own implementation.
  */
 export interface PromiseStore {
   /** Registers a pending promise and returns what it settles with. */
@@ -57,20 +59,24 @@ export interface PromiseStore {
   readonly size: number
 }
 
-interface Entry {
+interface Entry extends Deadline {
   record: PromiseRecord
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
-  timer: unknown
 }
 
-/** The default, in-memory {@link PromiseStore}. Final promises are dropped at once: nothing leaks. */
+/**
+ * The default, in-memory {@link PromiseStore}. Final promises are dropped at once: nothing leaks. Their
+ * deadlines share one timer.
+ */
 export class MemoryPromiseStore implements PromiseStore {
   readonly #entries = new Map<string, Entry>()
   readonly #clock: Clock
+  readonly #deadlines: DeadlineQueue
 
   constructor(clock: Clock) {
     this.#clock = clock
+    this.#deadlines = new DeadlineQueue(clock)
   }
 
   get size(): number {
@@ -92,10 +98,13 @@ export class MemoryPromiseStore implements PromiseStore {
         deadline: init.deadline,
         state: 'pending',
       }
-      const entry: Entry = { record, resolve, reject, timer: undefined }
-      if (init.deadline !== null) {
-        const delay = Math.max(0, init.deadline - this.#clock.now())
-        entry.timer = this.#clock.setTimeout(() => {
+      const entry: Entry = {
+        record,
+        resolve,
+        reject,
+        deadline: init.deadline ?? Number.POSITIVE_INFINITY,
+        deadlineSlot: -1,
+        expire: () => {
           if (init.onExpire) init.onExpire()
           else
             this.settle(init.id, 'timed_out', {
@@ -103,9 +112,10 @@ export class MemoryPromiseStore implements PromiseStore {
                 details: { deadline: init.deadline },
               }),
             })
-        }, delay)
+        },
       }
       this.#entries.set(init.id, entry)
+      if (init.deadline !== null) this.#deadlines.add(entry)
     })
   }
 
@@ -113,7 +123,7 @@ export class MemoryPromiseStore implements PromiseStore {
     const entry = this.#entries.get(id)
     if (!entry) return false
     this.#entries.delete(id)
-    if (entry.timer !== undefined) this.#clock.clearTimeout(entry.timer)
+    this.#deadlines.remove(entry)
     entry.record.state = state
     if ('value' in outcome) entry.resolve(outcome.value)
     else entry.reject(outcome.error)

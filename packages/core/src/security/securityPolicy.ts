@@ -11,12 +11,30 @@ export interface GrantOptions {
   deny?: readonly string[]
 }
 
-/** The outcome of a policy check and the rule that decided it (for the audit log). */
-export interface PolicyDecision {
-  allowed: boolean
-  /** `deny:fs.*`, `level:standard`, `allow:fs.write_file`, `not-granted:restricted`, `unknown`, `narrowed:...`. */
-  rule: string
+/**
+ * The outcome of a policy check and the rule that decided it (for the audit log). Discriminated on
+ * `allowed`: a grant carries the capability it found, so a call looks its capability up once.
+ */
+export type PolicyDecision = PolicyGrant | PolicyDenial
+
+/** A capability the policy grants, with the rule that grants it (`level:standard`, `allow:fs.write_file`). */
+export interface PolicyGrant {
+  allowed: true
+  rule: `level:${SecurityLevel}` | `allow:${string}`
+  capability: RegisteredCapability
 }
+
+/**
+ * A refusal and its rule: `deny:fs.*`, `not-granted:restricted` (with the capability refused, whose secret
+ * arguments the audit still redacts), or `unknown` (no provider registers the id).
+ */
+export type PolicyDenial =
+  | {
+      allowed: false
+      rule: `deny:${string}` | `not-granted:${SecurityLevel}`
+      capability: RegisteredCapability
+    }
+  | { allowed: false; rule: 'unknown'; capability?: undefined }
 
 const PATTERN = /^(\*|[a-z_][a-z0-9_]*\.(\*|[a-z_][a-z0-9_]*))$/
 
@@ -137,12 +155,12 @@ export class SecurityPolicy {
       if (!inherited.allowed) return inherited
     }
     const denied = this.deny.find((pattern) => matches(pattern, capabilityId))
-    if (denied) return { allowed: false, rule: `deny:${denied}` }
+    if (denied) return { allowed: false, rule: `deny:${denied}`, capability }
     if (compareLevels(capability.level, this.level) <= 0)
-      return { allowed: true, rule: `level:${this.level}` }
+      return { allowed: true, rule: `level:${this.level}`, capability }
     const allowed = this.allow.find((pattern) => matches(pattern, capabilityId))
-    if (allowed) return { allowed: true, rule: `allow:${allowed}` }
-    return { allowed: false, rule: `not-granted:${this.level}` }
+    if (allowed) return { allowed: true, rule: `allow:${allowed}`, capability }
+    return { allowed: false, rule: `not-granted:${this.level}`, capability }
   }
 
   /** Every capability this policy grants, in registration order: what gets injected. */

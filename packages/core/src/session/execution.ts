@@ -89,6 +89,15 @@ export const MAX_UNDELIVERED_CALL_EVENTS = 1000
 
 type StreamEvent = { type: 'stdout' | 'stderr'; text: string }
 
+/** An execution's own `onInput` (see `ExecuteOptions.onInput`). */
+export type ExecutionInputHandler = (request: {
+  prompt: string
+  password: boolean
+  promiseId: string
+  sessionId: string
+  executionId: string | null
+}) => string | undefined | Promise<string | undefined>
+
 /**
  * One execution's event stream and its accumulated result. Events are buffered until read, so a
  * caller may start iterating late without losing any. Output and displays from the worker pass the
@@ -106,6 +115,10 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
   timedOut = false
   /** Set with `timedOut`: which deadline passed (see {@link ExecutionResult.details}). */
   timeoutDetails: ExecutionTimeoutDetails | undefined
+  /** The execution's own `timeoutMs`, when it set one. */
+  timeoutMs: number | undefined
+  /** Answers this execution's `input()` before the session's handler does. */
+  onInput: ExecutionInputHandler | undefined
   readonly #events: ExecutionEvent[] = []
   // The last stdout/stderr event, while it waits to be delivered: more text of that stream joins it.
   #tail: { event: StreamEvent; text: TextAccumulator } | undefined

@@ -1,68 +1,89 @@
 import { CapabilityError } from '@capsule/provider-sdk'
 import { describe, expect, test } from 'vitest'
 import { type AuditEntry, AuditLog } from '../../src/audit/auditLog.js'
-import { type CallRequest, CapabilityInvoker } from '../../src/capabilities/capabilityInvoker.js'
+import { CallDirectory } from '../../src/calls/callDirectory.js'
+import { CallPipeline } from '../../src/calls/callPipeline.js'
+import type { CallRecorder } from '../../src/calls/callRecorder.js'
+import { type CallOutcome, PendingCall } from '../../src/calls/pendingCall.js'
 import { CapabilityRegistry } from '../../src/capabilities/capabilityRegistry.js'
 import { silentLogger } from '../../src/di/container.js'
-import { MemoryPromiseStore } from '../../src/promises/promiseStore.js'
 import { SecurityPolicy } from '../../src/security/securityPolicy.js'
-import { systemClock } from '../../src/util/clock.js'
-import { testProvider } from '../fixtures.js'
+import { manualClock, testProvider } from '../fixtures.js'
 
 function setup(
   options: {
     level?: 'sandbox' | 'standard'
     deny?: string[]
     failingAudit?: boolean
+    noSinks?: boolean
     callTimeoutMs?: number
+    recorder?: CallRecorder
   } = {},
 ) {
   const log: string[] = []
   const entries: AuditEntry[] = []
+  const clock = manualClock()
   const registry = new CapabilityRegistry([testProvider(log)])
   const policy = SecurityPolicy.create(registry, { level: options.level ?? 'standard', deny: options.deny })
-  const store = new MemoryPromiseStore(systemClock)
-  const audit = new AuditLog([
-    {
-      write: (entry) => {
-        if (options.failingAudit) throw new Error('disk full')
-        entries.push(entry)
-      },
-    },
-  ])
-  const invoker = new CapabilityInvoker({
-    registry,
-    store,
+  const audit = new AuditLog(
+    options.noSinks
+      ? []
+      : [
+          {
+            write: (entry) => {
+              if (options.failingAudit) throw new Error('disk full')
+              entries.push(entry)
+            },
+          },
+        ],
+  )
+  const pipeline = new CallPipeline({
     audit,
-    clock: systemClock,
+    clock,
     logger: silentLogger,
     callTimeoutMs: options.callTimeoutMs ?? 5000,
+    recorder: options.recorder,
   })
+  const directory = new CallDirectory()
   let seq = 0
-  const call = (capability: string, args: Record<string, unknown>, extra: Partial<CallRequest> = {}) =>
-    invoker.invoke({
-      callId: `c${++seq}`,
+  const start = (capability: string, args: Record<string, unknown>) => {
+    seq += 1
+    const call = new PendingCall({
+      id: `c${seq}`,
+      protocolId: seq,
       capability,
       args,
+      frameBytes: 10,
       sessionId: 's1',
-      executionId: 'e1',
-      level: policy.level,
-      policy,
-      ...extra,
+      execution: null,
+      createdAt: clock.now(),
     })
-  return { call, log, entries, store }
+    directory.add(call)
+    const outcome = Promise.resolve(pipeline.invoke(call, policy)).finally(() => directory.remove(call))
+    return { call, outcome }
+  }
+  const call = (capability: string, args: Record<string, unknown>) => start(capability, args).outcome
+  return { call, start, log, entries, clock, directory, pipeline }
 }
 
-describe('CapabilityInvoker', () => {
+describe('CallPipeline', () => {
   test('runs an allowed call and audits the decision and the outcome', async () => {
-    const { call, entries, store } = setup()
+    const { call, entries, pipeline } = setup()
     expect(await call('test.echo', { text: 'hi', times: 2 })).toEqual({ ok: true, value: 'hihi' })
     expect(entries.map((e) => [e.type, e.decision ?? e.state])).toEqual([
       ['decision', 'allowed'],
       ['outcome', 'resolved'],
     ])
     expect(entries[0]!.rule).toBe('level:standard')
-    expect(store.size).toBe(0)
+    expect(entries[1]!.bytesIn).toBe(10)
+    expect(pipeline.pendingDeadlines).toBe(0)
+  })
+
+  test('answers a handler that returns a plain value in the same turn, with no deadline armed', () => {
+    const { start, clock } = setup()
+    const { call } = start('test.echo', { text: 'now' })
+    expect(call.settlement).toEqual({ value: 'now' })
+    expect(clock.pending).toBe(0)
   })
 
   test('denies a capability the level does not grant, and its handler never runs', async () => {
@@ -72,6 +93,12 @@ describe('CapabilityInvoker', () => {
     expect(log).toEqual([])
     expect(entries).toHaveLength(1)
     expect(entries[0]).toMatchObject({ decision: 'denied', rule: 'not-granted:sandbox' })
+  })
+
+  test('a denied call still has its secret arguments redacted in the audit', async () => {
+    const { call, entries } = setup({ level: 'sandbox' })
+    await call('test.write', { data: 'hunter2' })
+    expect(entries[0]!.args).toEqual({ data: '[redacted]' })
   })
 
   test('denies an unknown capability', async () => {
@@ -113,29 +140,29 @@ describe('CapabilityInvoker', () => {
   })
 
   test('times out a slow call at its deadline and aborts the handler', async () => {
-    const { call, log, store } = setup({ callTimeoutMs: 50 })
-    const outcome = await call('test.slow', { ms: 10_000 })
-    expect(outcome).toMatchObject({ ok: false, code: 'TIMEOUT' })
-    await new Promise((resolve) => setImmediate(resolve))
+    const { start, log, clock, pipeline } = setup({ callTimeoutMs: 50 })
+    const { call, outcome } = start('test.slow', { ms: 10_000 })
+    expect(pipeline.pendingDeadlines).toBe(1)
+    clock.advance(49)
+    expect(call.settled).toBe(false)
+    clock.advance(1)
+    expect(await outcome).toMatchObject({ ok: false, code: 'TIMEOUT' })
     expect(log).toContain('slow:aborted')
-    expect(store.size).toBe(0)
+    expect(pipeline.pendingDeadlines).toBe(0)
   })
 
   test("a capability's own timeoutMs overrides callTimeoutMs", async () => {
-    const { call } = setup({ callTimeoutMs: 60_000 })
-    const started = Date.now()
-    expect(await call('test.quick', {})).toMatchObject({ ok: false, code: 'TIMEOUT' })
-    expect(Date.now() - started).toBeLessThan(5_000)
+    const { start, clock } = setup({ callTimeoutMs: 60_000 })
+    const { outcome } = start('test.quick', {})
+    clock.advance(50)
+    expect(await outcome).toMatchObject({ ok: false, code: 'TIMEOUT' })
   })
 
-  test('cancelling the call through its promise reaches the running handler', async () => {
-    const { call, log, entries, store } = setup()
-    const pending = call('test.slow', { ms: 10_000 }, { callId: 'to-cancel' })
-    setTimeout(
-      () => store.settle('to-cancel', 'cancelled', { error: new CapabilityError('CANCELLED', 'stop') }),
-      20,
-    )
-    expect(await pending).toMatchObject({ ok: false, code: 'CANCELLED' })
+  test('cancelling the call reaches the running handler', async () => {
+    const { start, log, entries } = setup()
+    const { call, outcome } = start('test.slow', { ms: 10_000 })
+    call.cancel('stop')
+    expect(await outcome).toMatchObject({ ok: false, code: 'CANCELLED' })
     expect(log).toContain('slow:aborted')
     expect(entries.at(-1)).toMatchObject({ type: 'outcome', state: 'cancelled' })
   })
@@ -146,21 +173,68 @@ describe('CapabilityInvoker', () => {
     expect(log).toEqual([])
   })
 
-  test('redacts secret arguments in the audit log', async () => {
-    const { call, entries } = setup()
-    await call('test.write', { data: 'hunter2' })
+  test('redacts secret arguments in the audit log, once per call', async () => {
+    const { start, entries } = setup()
+    const { call, outcome } = start('test.write', { data: 'hunter2' })
+    await outcome
     expect(JSON.stringify(entries)).not.toContain('hunter2')
     expect(entries[0]!.args).toEqual({ data: '[redacted]' })
+    // The event and the audit share one redacted copy.
+    expect(call.redactedArgs(() => 'redacted again')).toBe(entries[0]!.args)
   })
 
-  test('a call settled from outside resolves without waiting for the handler; the late result is dropped', async () => {
-    const { call, store } = setup()
-    const pending = call('test.slow', { ms: 200, value: 'late' }, { callId: 'external-1' })
-    await new Promise((resolve) => setTimeout(resolve, 10))
-    expect(store.get('external-1')?.state).toBe('pending')
-    store.settle('external-1', 'resolved', { value: 'early' })
-    expect(await pending).toEqual({ ok: true, value: 'early' })
-    await new Promise((resolve) => setTimeout(resolve, 250))
-    expect(store.size).toBe(0)
+  test('with no audit sink nothing is redacted for it', async () => {
+    const { start } = setup({ noSinks: true })
+    const { call, outcome } = start('test.write', { data: 'hunter2' })
+    expect(await outcome).toEqual({ ok: true, value: 7 })
+    expect(call.redactedArgs(() => 'first redaction')).toBe('first redaction')
+  })
+
+  test('a call settled from outside resolves without waiting for the handler, which is told to stop', async () => {
+    const { start, directory, entries, log } = setup()
+    const { call, outcome } = start('test.slow', { ms: 10_000, value: 'late' })
+    expect(directory.list().map((record) => record.id)).toEqual([call.id])
+    expect(directory.settle(call.id, { value: 'early' })).toBe(true)
+    expect(await outcome).toEqual({ ok: true, value: 'early' })
+    expect(log).toContain('slow:aborted')
+    // The handler's own end (it rejects once aborted) changed nothing: one outcome, the outside one.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(call.settlement).toEqual({ value: 'early' })
+    expect(entries.filter((entry) => entry.type === 'outcome')).toHaveLength(1)
+    expect(directory.size).toBe(0)
+  })
+
+  test('a recorder that returns a recorded outcome keeps the handler from running', async () => {
+    const recorded: CallOutcome = { ok: true, value: 'from the journal' }
+    const seen: string[] = []
+    const recorder: CallRecorder = {
+      beforeRun: (call) => {
+        seen.push(`before:${call.capability}`)
+        return call.capability === 'test.echo' ? Promise.resolve(recorded) : undefined
+      },
+      afterSettle: (call, outcome) => {
+        seen.push(`after:${call.capability}:${outcome.ok}`)
+      },
+    }
+    const { call, log } = setup({ recorder })
+    expect(await call('test.echo', { text: 'x' })).toEqual(recorded)
+    expect(log).toEqual([])
+    expect(await call('test.read', {})).toEqual({ ok: true, value: 'read' })
+    expect(seen).toEqual(['before:test.echo', 'before:test.read', 'after:test.read:true'])
+  })
+
+  test('a provider refusal is audited as a second decision', async () => {
+    const { call, entries } = setup()
+    await call('test.fail', { code: 'DENIED' })
+    expect(entries.map((e) => e.decision ?? e.state)).toEqual(['allowed', 'denied', 'rejected'])
+    expect(entries[1]!.rule).toBe('provider')
+  })
+
+  test('an outside rejection with DENIED is recorded as the host’s decision', async () => {
+    const { start, entries } = setup()
+    const { call, outcome } = start('test.slow', { ms: 10_000 })
+    call.settle({ error: new CapabilityError('DENIED', 'no') })
+    expect(await outcome).toMatchObject({ ok: false, code: 'DENIED' })
+    expect(entries[1]).toMatchObject({ decision: 'denied', rule: 'host' })
   })
 })

@@ -18,7 +18,11 @@ describe('SecurityPolicy', () => {
 
   test('allow adds ids and patterns above the level', () => {
     const policy = SecurityPolicy.create(registry, { level: 'sandbox', allow: ['test.write'] })
-    expect(policy.decide('test.write')).toEqual({ allowed: true, rule: 'allow:test.write' })
+    expect(policy.decide('test.write')).toEqual({
+      allowed: true,
+      rule: 'allow:test.write',
+      capability: registry.get('test.write'),
+    })
     expect(policy.decide('test.run').allowed).toBe(false)
     expect(
       SecurityPolicy.create(registry, { level: 'sandbox', allow: ['test.*'] }).decide('test.run').allowed,
@@ -31,7 +35,11 @@ describe('SecurityPolicy', () => {
       allow: ['test.echo'],
       deny: ['test.echo'],
     })
-    expect(policy.decide('test.echo')).toEqual({ allowed: false, rule: 'deny:test.echo' })
+    expect(policy.decide('test.echo')).toEqual({
+      allowed: false,
+      rule: 'deny:test.echo',
+      capability: registry.get('test.echo'),
+    })
     expect(
       SecurityPolicy.create(registry, { level: 'unrestricted', deny: ['test.*'] }).decide('test.read').rule,
     ).toBe('deny:test.*')
@@ -62,7 +70,11 @@ describe('SecurityPolicy', () => {
       deny: ['test.*'],
     })
     const session = capsule.narrow({})
-    expect(session.decide('test.run')).toEqual({ allowed: false, rule: 'deny:test.*' })
+    expect(session.decide('test.run')).toEqual({
+      allowed: false,
+      rule: 'deny:test.*',
+      capability: registry.get('test.run'),
+    })
   })
 
   test('a session can narrow the grants but never widen them', () => {
