@@ -1,4 +1,5 @@
 // Every benchmark `pnpm bench` knows, in the order they run (the issue targets first). Add one here.
+import { durabilityBench } from './durabilityBench.js'
 import { fetchBench } from './fetchBench.js'
 import { pipelineBench } from './pipelineBench.js'
 import { poolBench } from './poolBench.js'
@@ -15,4 +16,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   startupBench,
   poolBench,
   scienceBench,
+  durabilityBench,
 ]

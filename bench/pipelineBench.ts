@@ -34,8 +34,13 @@ const noopProvider = defineProvider({
   ],
 })
 
-/** Rounds each floor/figure pair alternates through. */
-const ROUNDS = 10
+/** Samples of each latency figure and of its floor. */
+const SAMPLES = 5000
+/**
+ * Python-initiated floor and capability calls alternate in rounds this small (they run in two processes,
+ * so they cannot alternate call by call), so a burst of load elsewhere falls on both, not on one.
+ */
+const CALLS_PER_ROUND = 50
 /** Calls per asyncio.gather in the pipelined figure. */
 const GATHER_WIDTH = 10_000
 /** Frames the pipelined floor keeps in flight. */
@@ -101,22 +106,26 @@ async function measureCodec(context: BenchContext, codec: BenchCodec): Promise<F
     const session = await capsule.session()
     if (session.info().codec !== codec)
       throw new Error(`asked for codec ${codec}, the session speaks ${session.info().codec}`)
-    const perRound = context.iterations(500, 20)
+    const samples = context.iterations(SAMPLES, 100)
     // Warm both sides (JIT, imports, the worker's first cells) before anything is kept.
-    await nodeFloor.roundTrips(perRound)
-    await timeRuns(session, '1+1', perRound)
-    await pythonFloor.roundTrips(perRound)
-    await timeCalls(session, 'noop()', perRound)
+    await nodeFloor.roundTrips(500)
+    await timeRuns(session, '1+1', 500)
+    await pythonFloor.roundTrips(500)
+    await timeCalls(session, 'noop()', 500)
 
+    // Node-initiated: floor and run alternate trip by trip, each first half the time.
     const floorRun: number[] = []
     const runs: number[] = []
+    for (let i = 0; i < samples; i += 1) {
+      if (i % 2 === 0) floorRun.push(...(await nodeFloor.roundTrips(1)))
+      runs.push(...(await timeRuns(session, '1+1', 1)))
+      if (i % 2 === 1) floorRun.push(...(await nodeFloor.roundTrips(1)))
+    }
     const floorCall: number[] = []
     const calls: number[] = []
-    for (let round = 0; round < ROUNDS; round += 1) {
-      floorRun.push(...(await nodeFloor.roundTrips(perRound)))
-      runs.push(...(await timeRuns(session, '1+1', perRound)))
-      floorCall.push(...(await pythonFloor.roundTrips(perRound)))
-      calls.push(...(await timeCalls(session, 'noop()', perRound)))
+    for (let done = 0; done < samples; done += CALLS_PER_ROUND) {
+      floorCall.push(...(await pythonFloor.roundTrips(CALLS_PER_ROUND)))
+      calls.push(...(await timeCalls(session, 'noop()', CALLS_PER_ROUND)))
     }
     context.log(`  ${codec}: round trips done`)
 
@@ -142,7 +151,7 @@ async function measureCodec(context: BenchContext, codec: BenchCodec): Promise<F
 
     if (context.profileDir) {
       const profiles: Array<[string, string]> = [
-        [`worker-${codec}-sync-calls`, `for _ in range(${perRound * 4}):\n    noop()`],
+        [`worker-${codec}-sync-calls`, `for _ in range(${samples}):\n    noop()`],
         [`worker-${codec}-gathered`, gatherCode(1)],
       ]
       for (const [name, code] of profiles) {

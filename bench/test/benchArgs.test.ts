@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { BenchUsageError, parseBenchArgs, selectBenchmarks } from '../benchArgs.js'
 import { BENCHMARKS } from '../benchmarks.js'
+import { backendSlug } from '../durabilityBench.js'
 
 describe('parseBenchArgs', () => {
   test('defaults: every benchmark, both codecs, full iteration counts, no output file', () => {
@@ -72,5 +73,14 @@ describe('selectBenchmarks', () => {
     const registered = BENCHMARKS.map((benchmark) => benchmark.name)
     expect(new Set(registered).size).toBe(registered.length)
     for (const name of registered) expect(name).toMatch(/^[a-z][a-z0-9-]*$/)
+  })
+})
+
+describe('backendSlug', () => {
+  test('turns a backend description into a stable id part', () => {
+    expect(backendSlug('sqlite (synchronous FULL, group commit)')).toBe(
+      'sqlite_synchronous_full_group_commit',
+    )
+    expect(backendSlug('postgres (synchronous_commit on)')).toBe('postgres_synchronous_commit_on')
   })
 })
