@@ -1,16 +1,82 @@
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { vi } from 'vitest'
 
-/** The built `capsule` binary the tests drive. */
-export const CAPSULE_BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
+const REPO = fileURLToPath(new URL('../../../', import.meta.url))
+const CLI_SOURCE = path.join(REPO, 'packages/cli/src/bin.ts')
+const CLI_BUILT = path.join(REPO, 'packages/cli/dist/bin.js')
+const TSX_LOADER = path.join(REPO, 'node_modules/tsx/dist/loader.mjs')
 
-/** Fails with instructions when the CLI has not been built (the root `pnpm test` builds first). */
-export function assertBuilt(): void {
-  if (!existsSync(CAPSULE_BIN)) {
-    throw new Error(`${CAPSULE_BIN} is missing: run \`pnpm build\` before the CLI tests`)
+/** The newest modification time of the `.ts` files under `dir` (0 when there are none). */
+function newestSource(dir: string): number {
+  let newest = 0
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && entry.name.endsWith('.ts'))
+      newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs)
   }
+  return newest
 }
+
+/** The directories of the workspace packages, by name. */
+function workspacePackages(): Map<string, string> {
+  const dirs = [
+    ...readdirSync(path.join(REPO, 'packages')).map((name) => path.join(REPO, 'packages', name)),
+    path.join(REPO, 'contract-tests'),
+    path.join(REPO, 'python-worker'),
+  ]
+  return new Map(dirs.map((dir) => [readManifest(dir).name as string, dir]))
+}
+
+function readManifest(dir: string): { name?: string; dependencies?: Record<string, string> } {
+  return JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'))
+}
+
+/**
+ * Whether the builds of the CLI and of every workspace package it depends on are newer than all their
+ * sources and manifests: only then may the tests run dist/ (quicker to start) without testing stale code.
+ */
+function buildIsCurrent(): boolean {
+  const workspace = workspacePackages()
+  const pending = ['@capsule/cli']
+  const seen = new Set<string>()
+  let oldestBuild = Number.POSITIVE_INFINITY
+  let newestInput = 0
+  while (pending.length > 0) {
+    const name = pending.pop()!
+    const dir = workspace.get(name)
+    if (!dir || seen.has(name)) continue
+    seen.add(name)
+    const manifest = readManifest(dir)
+    pending.push(...Object.keys(manifest.dependencies ?? {}))
+    newestInput = Math.max(newestInput, statSync(path.join(dir, 'package.json')).mtimeMs)
+    // Packages of plain files (the Python worker) have nothing to build.
+    if (!statSync(path.join(dir, 'src'), { throwIfNoEntry: false })) continue
+    const built = statSync(path.join(dir, 'dist/index.js'), { throwIfNoEntry: false })
+    if (!built) return false
+    oldestBuild = Math.min(oldestBuild, built.mtimeMs)
+    newestInput = Math.max(newestInput, newestSource(path.join(dir, 'src')))
+  }
+  return statSync(CLI_BUILT, { throwIfNoEntry: false }) !== undefined && oldestBuild > newestInput
+}
+
+/**
+ * Whether the tests run the built CLI: only when the build is current (`pnpm build` after the last edit,
+ * as the root `pnpm test` does). Otherwise — a fresh clone, or sources edited since — they run the CLI's
+ * sources under tsx with the workspace packages resolved from source: no build needed, and never stale
+ * code. The built tarballs are proven apart, by test/packaging.
+ */
+export const CAPSULE_RUNS_BUILT = buildIsCurrent()
+
+/** The `capsule` command the tests drive, as argv (see {@link CAPSULE_RUNS_BUILT}). */
+export const CAPSULE_COMMAND: readonly string[] = CAPSULE_RUNS_BUILT
+  ? [process.execPath, CLI_BUILT]
+  : [process.execPath, '--import', TSX_LOADER, '--conditions=@capsule/source', CLI_SOURCE]
+
+// From source each run first loads the CLI and the packages through tsx, about a second more CPU than
+// the build: on a busy machine the concurrent CLI tests need more than the default 20 s.
+if (!CAPSULE_RUNS_BUILT) vi.setConfig({ testTimeout: 60_000 })
 
 /** What one `capsule` run printed and how it ended. */
 export interface CliRun {
@@ -29,9 +95,9 @@ export function runCli(
   args: readonly string[],
   options: { cwd?: string; input?: string; env?: Record<string, string> } = {},
 ): Promise<CliRun> {
-  assertBuilt()
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CAPSULE_BIN, ...args], {
+    const [command, ...prefix] = CAPSULE_COMMAND
+    const child = spawn(command!, [...prefix, ...args], {
       cwd: options.cwd,
       env: cliEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -66,8 +132,7 @@ export class PtyCli {
   readonly #child
 
   constructor(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
-    assertBuilt()
-    this.#child = spawn('python3', ['-c', PTY_SPAWN, process.execPath, CAPSULE_BIN, ...args], {
+    this.#child = spawn('python3', ['-c', PTY_SPAWN, ...CAPSULE_COMMAND, ...args], {
       cwd: options.cwd,
       env: cliEnv({ COLUMNS: '200', TERM: 'xterm', ...options.env }),
       stdio: ['pipe', 'pipe', 'inherit'],
