@@ -1,14 +1,14 @@
-import { afterEach, describe, expect, test } from 'vitest'
-import { type AuditEntry, Capsule, type CapsuleOptions } from '../../src/index.js'
-import { testProvider } from '../fixtures.js'
+import { describe, expect, test } from 'vitest'
+import type { AuditEntry, CapsuleOptions } from '../../src/index.js'
+import { capsuleHarness, testProvider, until } from '../fixtures.js'
 import { testPythons } from '../pythons.js'
 
 describe.each(testPythons())('capabilities on $label', ({ python, codec }) => {
-  const capsules: Capsule[] = []
+  // Every Capsule is closed after its test and must leave no promise pending.
+  const harness = capsuleHarness()
   const open = async (options: CapsuleOptions = {}, log: string[] = []) => {
     const audit: AuditEntry[] = []
-    const capsule = new Capsule({
-      sandbox: 'none',
+    const capsule = harness.capsule({
       python,
       codec,
       level: 'standard',
@@ -16,13 +16,8 @@ describe.each(testPythons())('capabilities on $label', ({ python, codec }) => {
       onAudit: (entry) => audit.push(entry),
       ...options,
     })
-    capsules.push(capsule)
     return { capsule, session: await capsule.session(), audit, log }
   }
-  afterEach(async () => {
-    await Promise.all(capsules.splice(0).map((capsule) => capsule.close()))
-    for (const capsule of capsules) expect(capsule.promises.list()).toEqual([])
-  })
 
   test('a granted capability is a global with a real signature and a useful docstring', async () => {
     const { session } = await open()
@@ -141,8 +136,10 @@ describe.each(testPythons())('capabilities on $label', ({ python, codec }) => {
 
   test('interrupting the execution aborts the handler of a call in flight and leaks no promise', async () => {
     const { session, log, capsule } = await open()
-    const running = session.run('slow(10000)')
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    const execution = session.execute('slow(10000)')
+    // The call event comes as the call reaches its handler.
+    for await (const event of execution) if (event.type === 'call') break
+    const running = execution.result
     expect(
       capsule.promises
         .list({ sessionId: session.id })
@@ -159,7 +156,7 @@ describe.each(testPythons())('capabilities on $label', ({ python, codec }) => {
   test('closing a session aborts a call from a background thread', async () => {
     const { session, log, capsule } = await open()
     await session.run('import threading\nthreading.Thread(target=lambda: slow(10000), daemon=True).start()')
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await until(() => capsule.promises.list().length > 0)
     expect(capsule.promises.list().map((p) => p.kind)).toEqual(['call'])
     await session.close()
     expect(log).toContain('slow:aborted')

@@ -2,20 +2,13 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { defineCapability, defineProvider } from '@capsule/provider-sdk'
-import { afterEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { z } from 'zod'
-import { Capsule, type CapsuleOptions, type Session } from '../../src/index.js'
-import { defaultPython } from '../pythons.js'
+import { Capsule } from '../../src/index.js'
+import { capsuleHarness, startCell, until } from '../fixtures.js'
 
-const capsules: Capsule[] = []
-async function open(options: CapsuleOptions = {}): Promise<{ capsule: Capsule; session: Session }> {
-  const capsule = new Capsule({ sandbox: 'none', python: defaultPython.python, ...options })
-  capsules.push(capsule)
-  return { capsule, session: await capsule.session() }
-}
-afterEach(async () => {
-  await Promise.all(capsules.splice(0).map((capsule) => capsule.close()))
-})
+const harness = capsuleHarness()
+const open = harness.open
 
 describe('interrupt', () => {
   test.each([
@@ -25,8 +18,7 @@ describe('interrupt', () => {
   ])('stops %s with KeyboardInterrupt and keeps the namespace', async (_, code) => {
     const { session } = await open()
     await session.run('kept = "still here"')
-    const running = session.run(code)
-    await new Promise((resolve) => setTimeout(resolve, 150))
+    const running = (await startCell(session, code)).result
     const started = performance.now()
     await session.interrupt()
     const elapsed = performance.now() - started
@@ -42,10 +34,10 @@ describe('interrupt', () => {
   test('code that ignores the interrupt is killed after the grace period; the session restarts and says the state was lost', async () => {
     const { session } = await open({ limits: { interruptGraceMs: 300 } })
     await session.run('kept = 1')
-    const running = session.run(
+    const { result: running } = await startCell(
+      session,
       'import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass',
     )
-    await new Promise((resolve) => setTimeout(resolve, 100))
     await session.interrupt()
     const result = await running
     expect(result.status).toBe('interrupted')
@@ -124,8 +116,7 @@ describe('worker death', () => {
 
   test('a SIGKILL from outside is reported with the signal', async () => {
     const { session } = await open()
-    const running = session.run('import time\ntime.sleep(30)')
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    const { result: running } = await startCell(session, 'import time\ntime.sleep(30)')
     process.kill(session.info().pid!, 'SIGKILL')
     await expect(running).rejects.toMatchObject({
       code: 'WORKER_EXITED',
@@ -138,8 +129,7 @@ describe('worker death', () => {
   test('a worker that stops answering heartbeats is declared dead', async () => {
     const { session } = await open({ limits: { heartbeatIntervalMs: 50, heartbeatTimeoutMs: 400 } })
     const before = session.info().lastHeartbeatAt!
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    expect(session.info().lastHeartbeatAt!).toBeGreaterThan(before)
+    await until(() => session.info().lastHeartbeatAt! > before)
     const running = session.run('import time\ntime.sleep(30)')
     process.kill(session.info().pid!, 'SIGSTOP')
     await expect(running).rejects.toMatchObject({ code: 'WORKER_UNRESPONSIVE' })
@@ -205,8 +195,7 @@ describe('interpreters', () => {
     const previous = process.env.CAPSULE_PYTHON
     process.env.CAPSULE_PYTHON = '/usr/bin/python3'
     try {
-      const capsule = new Capsule({ sandbox: 'none' })
-      capsules.push(capsule)
+      const capsule = harness.capsule({ python: undefined })
       await capsule.session()
       expect(capsule.info().python?.executable).toMatch(/python3/)
     } finally {

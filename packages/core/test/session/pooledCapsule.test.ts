@@ -1,17 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs'
-import { afterEach, describe, expect, test } from 'vitest'
-import { Capsule, type CapsuleOptions } from '../../src/index.js'
-import { defaultPython } from '../pythons.js'
+import { describe, expect, test } from 'vitest'
+import { Capsule } from '../../src/index.js'
+import { BREAKER_BASE_BACKOFF_MS, BREAKER_THRESHOLD } from '../../src/session/sessionPool.js'
+import { capsuleHarness, manualClock, until } from '../fixtures.js'
 
-const capsules: Capsule[] = []
-const open = (options: CapsuleOptions) => {
-  const capsule = new Capsule({ sandbox: 'none', python: defaultPython.python, ...options })
-  capsules.push(capsule)
-  return capsule
-}
-afterEach(async () => {
-  await Promise.all(capsules.splice(0).map((capsule) => capsule.close()))
-})
+const harness = capsuleHarness()
+const open = harness.capsule
 
 // The worker processes this test process started (each pooled session has one), read from /proc.
 function childPids(): number[] {
@@ -28,14 +22,6 @@ function childPids(): number[] {
     }
   }
   return pids
-}
-
-async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not reached')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 describe('a pooled Capsule', () => {
@@ -69,20 +55,28 @@ describe('a pooled Capsule', () => {
       served = true
       return session
     })
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await until(() => capsule.info().pool.waiting === 1)
     expect(served).toBe(false)
-    expect(capsule.info().pool.waiting).toBe(1)
     await held.close()
     const next = await waiting
     expect((await next.run('2')).value?.['text/plain']).toBe('2')
   })
 
   test('a broken interpreter trips the breaker instead of spinning', async () => {
-    const capsule = open({ python: '/nonexistent/python3', pool: { min: 1 } })
+    // The pool's backoff runs on a clock the test advances: each retry waits for it, none comes early.
+    const clock = manualClock()
+    const capsule = open({ python: '/nonexistent/python3', pool: { min: 1 }, clock })
+    for (let failure = 1; failure < BREAKER_THRESHOLD; failure += 1) {
+      await until(() => capsule.info().pool.startFailures === failure)
+      clock.advance(BREAKER_BASE_BACKOFF_MS * 2 ** (failure - 1))
+    }
     await until(() => capsule.info().pool.breaker.state === 'open')
     const failures = capsule.info().pool.startFailures
+    expect(failures).toBe(BREAKER_THRESHOLD)
     await expect(capsule.session()).rejects.toMatchObject({ code: 'PYTHON_NOT_FOUND' })
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    // Just short of the open breaker's backoff: still no new start.
+    clock.advance(BREAKER_BASE_BACKOFF_MS * 2 ** (BREAKER_THRESHOLD - 1) - 1)
+    await new Promise((resolve) => setImmediate(resolve))
     expect(capsule.info().pool.startFailures).toBe(failures)
   })
 
