@@ -1,5 +1,6 @@
 // Open ─close()→ Closing ─sessions closed→ Closed;  Open ─destroy(err)→ Closed
 import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import type { SecurityLevel } from '@capsule/provider-sdk'
 import { CapabilityError, formatZodIssue } from '@capsule/provider-sdk'
 import type { z } from 'zod'
@@ -17,7 +18,13 @@ import {
 } from './config/capsuleOptionsSchema.js'
 import { createCapsuleContainer } from './di/container.js'
 import { TOKENS } from './di/tokens.js'
+import { DurableCallRecorder } from './durable/durableCallRecorder.js'
+import type { DurableExecutionResult } from './durable/durableRunner.js'
+import { DEFAULT_LEASE_TTL_MS, DurableSessions, type OpenDurableSession } from './durable/durableSessions.js'
+import type { RecoveryReport } from './durable/recovery.js'
 import { CapsuleError } from './errors.js'
+import type { Journal, JournalWaitOptions } from './journal/journal.js'
+import { memoryJournal } from './journal/memoryJournal.js'
 import type { PromiseKind, PromiseRecord, PromiseStore } from './promises/promiseStore.js'
 import type { CodecName } from './protocol/codec.js'
 import { hostRunsAsRoot, SandboxUidPool } from './sandbox/index.js'
@@ -95,6 +102,16 @@ export class Capsule {
   readonly #calls: CallDirectory
   readonly #container: ReturnType<typeof createCapsuleContainer>
   readonly #sessions = new Map<string, Session>()
+  readonly #journal: Journal
+  readonly #recorder: DurableCallRecorder
+  readonly #durable: DurableSessions<Session>
+  /** The options each durable key was last opened with (recovery reopens keys with the defaults). */
+  readonly #durableOptions = new Map<string, SessionOptions & { policy?: SecurityPolicy }>()
+  /** Durable executions, from any process on the journal. */
+  readonly executions: {
+    /** Resolves with the execution's result once it is final, whichever host runs it. */
+    wait(executionId: string, options?: JournalWaitOptions): Promise<DurableExecutionResult>
+  }
   readonly #poolOptions: PoolOptions
   readonly #pool: SessionPool<Session>
   #interpreter: Promise<PythonInterpreterInfo> | undefined
@@ -123,7 +140,13 @@ export class Capsule {
       sinks.push({ write: (entry) => onAudit(entry) })
     }
     const inputProvider = createInputProvider((request) => this.#calls.ask(request))
+    this.#journal = options.journal ?? memoryJournal({ clock: options.clock })
+    this.#recorder = new DurableCallRecorder({
+      journal: this.#journal,
+      annotationsOf: (id) => this.#registry.get(id)?.definition.annotations,
+    })
     this.#container = createCapsuleContainer({
+      recorder: this.#recorder,
       providers: [inputProvider, ...(options.providers ?? [])],
       grants: { level: this.level, allow: options.allow, deny: options.deny },
       callTimeoutMs: this.#limits.callTimeoutMs,
@@ -143,6 +166,16 @@ export class Capsule {
         this.#settleExternally(id, { error: new CapabilityError(code, message) }),
       list: (filter) => [...this.#store.list(filter), ...this.#calls.list(filter)],
     }
+    this.#durable = new DurableSessions<Session>({
+      journal: this.#journal,
+      recorder: this.#recorder,
+      hostId: options.hostId ?? hostname(),
+      leaseTtlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
+      clock: this.#container.resolve(TOKENS.clock),
+      openSession: (request) =>
+        this.#createSession(this.#durableOptions.get(request.key) ?? {}, undefined, request),
+    })
+    this.executions = { wait: (id, waitOptions) => this.#durable.wait(id, waitOptions) }
     this.#poolOptions = { ...DEFAULT_POOL_OPTIONS, ...options.pool }
     // Last: with pool.min > 0 the pool starts warm sessions right away.
     this.#pool = new SessionPool(
@@ -173,12 +206,28 @@ export class Capsule {
     if (isDefault) return this.#pool.acquire()
     // Narrow now, so a bad request fails before it waits for a pool slot.
     const policy = this.#policy.narrow({ level: options.level, allow: options.allow, deny: options.deny })
+    if (options.key !== undefined) {
+      this.#durableOptions.set(options.key, { ...options, policy })
+      return this.#durable.session(options.key, policy)
+    }
     return this.#pool.acquire(() => this.#createSession(options, policy))
   }
 
+  /**
+   * Claims and finishes the durable work this host may take: sessions with pending executions whose lease
+   * is this host's, nobody's, or lapsed. Each is rebuilt in a fresh worker (its finished cells replayed
+   * with every call answered from the journal) and its pending cells run to their end. See
+   * docs/durability.md.
+   */
+  recover(): Promise<RecoveryReport> {
+    this.#assertOpen()
+    return this.#durable.recover(this.#defaultSessionPolicy)
+  }
+
   async #createSession(
-    options: SessionOptions,
-    policy: SecurityPolicy = this.#defaultSessionPolicy,
+    options: SessionOptions & { policy?: SecurityPolicy },
+    policy: SecurityPolicy = options.policy ?? this.#defaultSessionPolicy,
+    durable?: Parameters<OpenDurableSession<Session>>[0],
   ): Promise<Session> {
     this.#assertOpen()
     const limits = { ...this.#limits, ...options.limits }
@@ -201,7 +250,13 @@ export class Capsule {
       logger: this.#container.resolve(TOKENS.logger),
       onClose: (closed) => {
         this.#sessions.delete(closed.id)
-        this.#pool.release(closed)
+        if (durable) durable.onClosed()
+        else this.#pool.release(closed)
+      },
+      durable: durable?.durable,
+      journalInput: durable && {
+        ask: (call) => this.#recorder.journalInput(call),
+        settled: (call) => this.#recorder.journalInputSettled(call),
       },
       onWorkerLost: (lost) => this.#pool.discard(lost),
       startWorker: (init, handlers) =>
@@ -212,7 +267,9 @@ export class Capsule {
               codecs: this.#codecs(interpreter),
               sandbox: plan ? { mode: 'bwrap', ...plan } : { mode: 'none' },
               limits,
-              env: this.#options.env,
+              env: durable
+                ? { ...this.#options.env, PYTHONHASHSEED: String(durable.pythonHashSeed) }
+                : this.#options.env,
               cwd: this.#options.cwd,
             }),
             maxFrameBytes: limits.maxFrameBytes,

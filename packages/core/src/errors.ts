@@ -29,6 +29,7 @@ export const CAPSULE_ERROR_CODES = [
   'CONFLICT',
   'UNKNOWN_RECORD',
   'REPLAY_DIVERGED',
+  'CHECKPOINT_INVALID',
 ] as const
 
 /** One of {@link CAPSULE_ERROR_CODES}. */

@@ -32,6 +32,12 @@ export interface CapabilityContext {
   readonly callId: string
   /** The full capability id, `provider.name`. */
   readonly capabilityId: string
+  /**
+   * In a durable execution: the call's journal key, the same each time this call is run again (after a
+   * crash, or retried when in doubt). Send it on (e.g. as an `Idempotency-Key` header) so a service can
+   * tell a repeat from a new request. Undefined outside durable executions.
+   */
+  readonly idempotencyKey?: string | undefined
   /** The session's security level. */
   readonly level: SecurityLevel
   readonly log: CapabilityLogger

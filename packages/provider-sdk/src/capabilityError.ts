@@ -14,6 +14,7 @@ export const CAPABILITY_ERROR_CODES = [
   'LIMIT_EXCEEDED',
   'UNAVAILABLE',
   'CONFLICT',
+  'REPLAY_DIVERGED',
   'INTERNAL',
 ] as const
 

@@ -51,6 +51,9 @@ export function createInputProvider(
         output: z.string(),
         timeoutMs,
         secretArgs: [],
+        // Asking again is harmless: after a crash a durable cell's input() is put again (and answered
+        // from the journal when someone already answered it).
+        annotations: { readOnly: true, idempotent: true },
         handler: ({ prompt, password }, ctx) =>
           new Promise<string>((_, reject) => {
             ctx.signal.addEventListener(

@@ -7,6 +7,7 @@ import { SECURITY_LEVELS } from '@capsule/provider-sdk'
 import type { SandboxMount, SandboxUserOptions } from '@capsule/sandbox'
 import { z } from 'zod'
 import type { AuditEntry, AuditSink } from '../audit/auditLog.js'
+import type { Journal } from '../journal/journal.js'
 import type { PromiseStore } from '../promises/promiseStore.js'
 import { sandboxUserSchema } from '../sandbox/sandboxUserSchema.js'
 import { type Limits, limitsSchema, sessionLimitsSchema } from '../session/limits.js'
@@ -144,6 +145,39 @@ export const capsuleOptionsSchema = z.strictObject({
    * @defaultValue the system clock
    */
   clock: hostObject<Clock>().optional(),
+  /**
+   * Where durable sessions (`session({ key })`), their executions, capability calls, HITL promises and
+   * checkpoints are recorded: `sqliteJournal()` (@capsule/journal-sqlite), `postgresJournal()`
+   * (@capsule/journal-postgres) or a third party's. See docs/durability.md.
+   * @defaultValue an in-memory journal (durable sessions then last as long as this process)
+   */
+  journal: hostObject<Journal>().optional(),
+  /**
+   * This host's name on the journal: the owner of the leases it holds. A restarted host with the same id
+   * takes its own sessions back at once; two live Capsules on one journal need different ids.
+   * @defaultValue the machine's hostname
+   */
+  hostId: z.string().min(1).max(200).optional(),
+  /**
+   * How long a durable session's lease lasts without renewal (renewed at a third of it). After a host
+   * dies, another may take its sessions over once this has passed.
+   * @defaultValue 30000
+   */
+  leaseTtlMs: z.number().int().min(100).max(86_400_000).optional(),
+  /**
+   * The key checkpoints are signed with (HMAC-SHA256), at least 32 bytes. Hosts that restore each
+   * other's checkpoints share it; a checkpoint signed with another key is refused.
+   * @defaultValue a random key per Capsule (its checkpoints restore only in it)
+   */
+  checkpointKey: z
+    .custom<Uint8Array | string>(
+      (value) =>
+        typeof value === 'string'
+          ? Buffer.byteLength(value) >= 32
+          : value instanceof Uint8Array && value.byteLength >= 32,
+      { error: 'expected a string or Uint8Array of at least 32 bytes' },
+    )
+    .optional(),
 })
 
 /**
@@ -158,6 +192,23 @@ export const sessionOptionsSchema = capsuleOptionsSchema
   .extend({
     /** Other limits for this session; the whole-Capsule ones (`maxCapsulePendingCallBytes`) are refused. */
     limits: sessionLimitsOption.optional(),
+    /**
+     * Makes the session durable under this key: its executions and calls are journaled, and opening the key
+     * again (after a restart, on another host) brings its namespace back. See docs/durability.md.
+     */
+    key: z.string().min(1).max(512).optional(),
+    /** Starts the session from a checkpoint: its sealed bytes, or its id in the journal. */
+    restore: z
+      .custom<Uint8Array | string | { bytes: Uint8Array }>(
+        (value) =>
+          typeof value === 'string' ||
+          value instanceof Uint8Array ||
+          (typeof value === 'object' &&
+            value !== null &&
+            (value as { bytes?: unknown }).bytes instanceof Uint8Array),
+        { error: 'expected a checkpoint, its bytes or its id' },
+      )
+      .optional(),
   })
 
 /** Per-session narrowing: a lower level, fewer grants, other limits. Never wider than the Capsule. */

@@ -6,6 +6,7 @@ import { type DependencyContainer, instanceCachingFactory, container as rootCont
 import { AuditLog, type AuditSink } from '../audit/auditLog.js'
 import { CallDirectory } from '../calls/callDirectory.js'
 import { CallPipeline } from '../calls/callPipeline.js'
+import type { CallRecorder } from '../calls/callRecorder.js'
 import { CapabilityRegistry } from '../capabilities/capabilityRegistry.js'
 import { MemoryPromiseStore, type PromiseStore } from '../promises/promiseStore.js'
 import { type GrantOptions, SecurityPolicy } from '../security/securityPolicy.js'
@@ -21,6 +22,8 @@ export interface CompositionOptions {
   logger?: CapabilityLogger
   promiseStore?: PromiseStore
   auditSinks: AuditSink[]
+  /** The call pipeline's `record` step (durable sessions' journal). */
+  recorder?: CallRecorder
 }
 
 /** A logger that drops everything: the default, so a library never writes to the console on its own. */
@@ -56,6 +59,7 @@ export function createCapsuleContainer(options: CompositionOptions): DependencyC
           clock: c.resolve(TOKENS.clock),
           logger: c.resolve(TOKENS.logger),
           callTimeoutMs: options.callTimeoutMs,
+          recorder: options.recorder,
         }),
     ),
   })

@@ -15,6 +15,11 @@ export interface InputPromptsDeps {
   logger?: CapabilityLogger
   /** Times out `execution` if it is the one running; false when it is not. */
   timeOutExecution(execution: Execution, details: ExecutionTimeoutDetails): boolean
+  /** Durable sessions: puts the question in the journal too, where any process may answer it. */
+  journal?: {
+    ask(call: PendingCall): Promise<string> | undefined
+    settled(call: PendingCall): void
+  }
 }
 
 /**
@@ -43,7 +48,12 @@ export class InputPrompts implements CallHooks {
     const { logger, sessionId } = this.#deps
     const where = { sessionId, executionId: call.executionId, promiseId: call.id }
     const handler = execution?.onInput ?? this.#deps.onInput
-    if (!handler && !execution?.reading) {
+    const fromJournal = this.#deps.journal?.ask(call)
+    fromJournal?.then(
+      (text) => call.settle({ value: text }),
+      (error) => call.settle({ error }),
+    )
+    if (!handler && !execution?.reading && fromJournal === undefined) {
       logger?.warn(
         'input() has nobody to answer it (no onInput handler, no execute() consumer): EOFError',
         where,
@@ -100,6 +110,7 @@ export class InputPrompts implements CallHooks {
   }
 
   onInputSettled(call: PendingCall): void {
+    this.#deps.journal?.settled(call)
     const ask = call.input
     if (ask?.timer === undefined) return
     this.#deps.clock.clearTimeout(ask.timer)

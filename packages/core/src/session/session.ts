@@ -1,7 +1,9 @@
 // Starting ─ready→ Idle ⇄ Busy ─worker exit→ Dead ─execute()/restart()→ Starting;  any ─close()→ Closing → Closed
 import { CallRouter } from '../calls/callRouter.js'
+import type { DurableRunner } from '../durable/durableRunner.js'
 import { CapsuleError } from '../errors.js'
 import type { CapabilitySpec } from '../protocol/messages.js'
+import { DeferredExecution } from './deferredExecution.js'
 import type { Execution, ExecutionEvent, ExecutionResult } from './execution.js'
 import { ExecutionQueue } from './executionQueue.js'
 import { InputPrompts } from './inputPrompts.js'
@@ -32,6 +34,7 @@ export class Session {
   readonly #queue: ExecutionQueue
   readonly #router: CallRouter
   readonly #supervisor: WorkerSupervisor
+  readonly #durable: DurableRunner | undefined
   #closed: Promise<void> | undefined
 
   constructor(deps: SessionDeps) {
@@ -53,6 +56,7 @@ export class Session {
       onInput: deps.onInput,
       logger: deps.logger,
       timeOutExecution: (execution, details) => this.#supervisor.timeOut(execution, details),
+      journal: deps.journalInput,
     })
     this.#router = new CallRouter({
       sessionId: deps.id,
@@ -75,6 +79,12 @@ export class Session {
       onWorkerLost: () => deps.onWorkerLost?.(this),
       onClosed: () => deps.onClose?.(this),
     })
+    this.#durable = deps.durable?.((code, options, streaming) => this.#enqueue(code, options, streaming))
+  }
+
+  /** The durable session's key, or undefined for a session that is not durable. */
+  get key(): string | undefined {
+    return this.#durable?.sessionKey
   }
 
   /** Starts the first worker. The Capsule calls this before handing the session out. */
@@ -96,11 +106,22 @@ export class Session {
     code: string,
     options: ExecuteOptions = {},
   ): AsyncIterable<ExecutionEvent> & { readonly result: Promise<ExecutionResult> } {
+    const durable = this.#durable
+    if (durable !== undefined) {
+      ExecutionQueue.checkArguments(code, options)
+      this.#assertOpen()
+      return new DeferredExecution((onExecution) => durable.run(code, options, onExecution))
+    }
     return this.#enqueue(code, options, true)
   }
 
   /** Runs `code` to the end and returns its result (`status` tells how it ended). */
   async run(code: string, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+    if (this.#durable !== undefined) {
+      ExecutionQueue.checkArguments(code, options)
+      this.#assertOpen()
+      return this.#durable.run(code, options)
+    }
     return this.#enqueue(code, options, false).result
   }
 

@@ -1,12 +1,14 @@
 import type { CapabilityLogger, SecurityLevel } from '@capsule/provider-sdk'
 import type { CallDirectory } from '../calls/callDirectory.js'
 import type { CallPipeline } from '../calls/callPipeline.js'
+import type { DurableRunner } from '../durable/durableRunner.js'
 import type { PromiseStore } from '../promises/promiseStore.js'
 import type { HostMessage } from '../protocol/messages.js'
 import type { SecurityPolicy } from '../security/securityPolicy.js'
 import type { Clock } from '../util/clock.js'
 import type { WorkerConnection, WorkerConnectionHandlers } from '../worker/workerConnection.js'
-import type { ExecutionInputHandler } from './execution.js'
+import type { Execution, ExecutionInputHandler } from './execution.js'
+import type { InputPromptsDeps } from './inputPrompts.js'
 import type { Limits } from './limits.js'
 import type { PendingCallBudget } from './pendingCallBudget.js'
 import type { Session } from './session.js'
@@ -22,6 +24,11 @@ export interface ExecuteOptions {
   timeoutMs?: number
   /** Answers `input()` during this execution. */
   onInput?: InputHandler
+  /**
+   * Durable sessions only: the same key again in the session returns the recorded outcome and runs
+   * nothing; the same key with other code is a CONFLICT.
+   */
+  idempotencyKey?: string
 }
 
 /** Lifecycle states of a session. */
@@ -87,4 +94,13 @@ export interface SessionDeps {
   callBudget?: PendingCallBudget
   /** Where the session warns about `input()` nobody answers. Silent by default. */
   logger?: CapabilityLogger
+  /**
+   * Makes the session durable: builds its journal side, given a way to run a cell in the session's own
+   * queue. `run` and `execute` then go through the journal.
+   */
+  /** Durable sessions: where `input()` questions are also put, so any process on the journal may answer. */
+  journalInput?: InputPromptsDeps['journal']
+  durable?: (
+    execute: (code: string, options: ExecuteOptions, streaming: boolean) => Execution,
+  ) => DurableRunner
 }
