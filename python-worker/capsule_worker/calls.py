@@ -150,29 +150,28 @@ class CallManager:
             self._sender.send({"type": "call_cancel", "id": call_id})
 
     def settle(self, call_id, ok, a, b=None):
-        """Deliver an answer (reader thread). Answers for unknown or cancelled ids are ignored."""
-        waiter = self._forget(call_id)
-        if waiter is None:
-            return
-        kind = type(waiter)
+        """Deliver an answer (whichever thread reads the pipe). Unknown or cancelled ids are ignored."""
+        with self._lock:
+            waiter = self._pending.pop(call_id, None)
+            if waiter is None:
+                return
+            kind = type(waiter)
+            if kind is _AsyncWaiter:
+                # A burst of answers (a gathered batch) wakes the loop once, not once per answer.
+                loop = waiter.loop
+                batch = self._batches.get(loop)
+                first = batch is None
+                if first:
+                    batch = self._batches[loop] = []
+                batch.append((waiter, ok, a, b))
         if kind is _MainWaiter:
             waiter.outcome = (ok, a, b)
             if _thread.get_ident() != self._main_ident:
                 self._channel.wake_main()
-            return
-        if kind is _SyncWaiter:
+        elif kind is _SyncWaiter:
             waiter.outcome = (ok, a, b)
             waiter.lock.release()
-            return
-        # A burst of answers (a gathered batch) wakes the loop once, not once per answer.
-        loop = waiter.loop
-        with self._lock:
-            batch = self._batches.get(loop)
-            first = batch is None
-            if first:
-                batch = self._batches[loop] = []
-            batch.append((waiter, ok, a, b))
-        if first:
+        elif first:
             try:
                 loop.call_soon_threadsafe(self._settle_batch, loop)
             except RuntimeError:

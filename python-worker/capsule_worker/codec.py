@@ -43,17 +43,23 @@ def _reject_constant(name):
     raise ValueError("JSON constant %s is not allowed" % name)
 
 
+#: Types that JSON holds as they are: a value of one of these is never looked into.
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+
+
 def tag(obj):
     """Make ``obj`` JSON-safe: bytes → ``{"$b": base64}``, tag look-alike maps → ``{"$esc": map}``.
 
     Returns ``obj`` itself when nothing needed changing, so plain messages are not copied.
     """
     t = type(obj)
-    if t is str or t is int or t is float or t is bool or obj is None:
+    if t in _PLAIN:
         return obj
     if isinstance(obj, dict):
         out = obj
         for key, value in obj.items():
+            if type(value) in _PLAIN:
+                continue  # most fields of most messages: no call, no copy
             new = tag(value)
             if new is not value:
                 if out is obj:
@@ -65,6 +71,8 @@ def tag(obj):
     if isinstance(obj, (list, tuple)):
         out = obj if t is list else list(obj)
         for index, value in enumerate(obj):
+            if type(value) in _PLAIN:
+                continue
             new = tag(value)
             if new is not value:
                 if out is obj:
@@ -78,7 +86,8 @@ def tag(obj):
 
 def untag(obj):
     """Reverse :func:`tag` in place: ``{"$b": s}`` → bytes; ``{"$esc": m}`` → ``m`` (keys kept as is)."""
-    if isinstance(obj, dict):
+    t = type(obj)
+    if t is dict:
         if len(obj) == 1:
             key, value = next(iter(obj.items()))
             if key == "$b":
@@ -95,16 +104,24 @@ def untag(obj):
             if key == "$esc":
                 if not isinstance(value, dict):
                     raise ValueError("$esc tag must hold a map")
-                for k, v in value.items():
-                    value[k] = untag(v)
+                _untag_values(value)
                 return value
-        for k, v in obj.items():
-            obj[k] = untag(v)
+        _untag_values(obj)
         return obj
-    if isinstance(obj, list):
+    if t is list:
         for index, value in enumerate(obj):
-            obj[index] = untag(value)
+            if type(value) is dict or type(value) is list:
+                obj[index] = untag(value)
     return obj
+
+
+def _untag_values(mapping):
+    # Only maps and lists can hold tags: scalar values (most of them) are left alone.
+    for k, v in mapping.items():
+        if type(v) is dict or type(v) is list:
+            new = untag(v)
+            if new is not v:
+                mapping[k] = new
 
 
 class JsonCodec:
