@@ -1,23 +1,59 @@
 // Starting ─ready→ Idle ⇄ Busy ─worker exit→ Dead ─execute()/restart()→ Starting;  any ─close()→ Closing → Closed
+import type { CapabilityLogger } from '@capsule/provider-sdk'
+import type { CallDirectory } from '../calls/callDirectory.js'
+import type { CallPipeline } from '../calls/callPipeline.js'
 import { CallRouter } from '../calls/callRouter.js'
 import type { DurableRunner } from '../durable/durableRunner.js'
 import { CapsuleError } from '../errors.js'
+import type { PromiseStore } from '../promises/promiseStore.js'
 import type { CapabilitySpec } from '../protocol/messages.js'
+import type { SecurityPolicy } from '../security/securityPolicy.js'
+import type { Clock } from '../util/clock.js'
 import { DeferredExecution } from './deferredExecution.js'
 import type { Execution, ExecutionEvent, ExecutionResult } from './execution.js'
 import { ExecutionQueue } from './executionQueue.js'
-import { InputPrompts } from './inputPrompts.js'
-import type { ExecuteOptions, SessionDeps, SessionInfo, SessionState } from './sessionTypes.js'
+import { InputPrompts, type InputPromptsDeps } from './inputPrompts.js'
+import type { Limits } from './limits.js'
+import type { PendingCallBudget } from './pendingCallBudget.js'
+import type { ExecuteOptions, InputHandler, SessionInfo, SessionState, StartWorker } from './sessionTypes.js'
 import { WorkerSupervisor } from './workerSupervisor.js'
 
-export type {
-  ExecuteOptions,
-  InputHandler,
-  SessionDeps,
-  SessionInfo,
-  SessionState,
-  StartWorker,
-} from './sessionTypes.js'
+export type { ExecuteOptions, InputHandler, SessionInfo, SessionState, StartWorker } from './sessionTypes.js'
+
+/** Everything a session is built from (the Capsule composes it). */
+export interface SessionDeps {
+  id: string
+  policy: SecurityPolicy
+  limits: Limits
+  /** Runs the session's capability calls (one per Capsule). */
+  pipeline: CallPipeline
+  /** The Capsule's index of calls in flight. */
+  calls: CallDirectory
+  /** Holds the session's executions as promises. */
+  store: PromiseStore
+  clock: Clock
+  sandbox: 'none' | 'bwrap'
+  startWorker: StartWorker
+  onInput?: InputHandler
+  onClose?(session: Session): void
+  /** The worker died outside an execution's control (the pool drops a warm session then). */
+  onWorkerLost?(session: Session): void
+  /** Executions one worker may run; past it `execute` fails with LIMIT_EXCEEDED. 0 = no cap. */
+  maxExecutionsPerWorker?: number
+  /** The Capsule's budget of bytes held by pending calls, shared by its sessions. */
+  callBudget?: PendingCallBudget
+  /** Where the session warns about `input()` nobody answers. Silent by default. */
+  logger?: CapabilityLogger
+  /** Durable sessions: where `input()` questions are also put, so any process on the journal may answer. */
+  journalInput?: InputPromptsDeps['journal']
+  /**
+   * Makes the session durable: builds its journal side, given a way to run a cell in the session's own
+   * queue. `run` and `execute` then go through the journal.
+   */
+  durable?: (
+    execute: (code: string, options: ExecuteOptions, streaming: boolean) => Execution,
+  ) => DurableRunner
+}
 
 /**
  * A Python worker with a persistent namespace, and the host's side of its protocol. Executions run one

@@ -1,17 +1,7 @@
-import type { CapabilityLogger, SecurityLevel } from '@capsule/provider-sdk'
-import type { CallDirectory } from '../calls/callDirectory.js'
-import type { CallPipeline } from '../calls/callPipeline.js'
-import type { DurableRunner } from '../durable/durableRunner.js'
-import type { PromiseStore } from '../promises/promiseStore.js'
+import type { SecurityLevel } from '@capsule/provider-sdk'
 import type { HostMessage } from '../protocol/messages.js'
-import type { SecurityPolicy } from '../security/securityPolicy.js'
-import type { Clock } from '../util/clock.js'
 import type { WorkerConnection, WorkerConnectionHandlers } from '../worker/workerConnection.js'
-import type { Execution, ExecutionInputHandler } from './execution.js'
-import type { InputPromptsDeps } from './inputPrompts.js'
-import type { Limits } from './limits.js'
-import type { PendingCallBudget } from './pendingCallBudget.js'
-import type { Session } from './session.js'
+import type { ExecutionInputHandler } from './execution.js'
 
 /** Answers `input()` prompts: return the text (or a promise of it), or undefined to leave it pending. */
 export type InputHandler = ExecutionInputHandler
@@ -69,38 +59,3 @@ export type StartWorker = (
   init: Extract<HostMessage, { type: 'init' }>,
   handlers: WorkerConnectionHandlers,
 ) => Promise<WorkerConnection>
-
-/** Everything a session is built from (the Capsule composes it). */
-export interface SessionDeps {
-  id: string
-  policy: SecurityPolicy
-  limits: Limits
-  /** Runs the session's capability calls (one per Capsule). */
-  pipeline: CallPipeline
-  /** The Capsule's index of calls in flight. */
-  calls: CallDirectory
-  /** Holds the session's executions as promises. */
-  store: PromiseStore
-  clock: Clock
-  sandbox: 'none' | 'bwrap'
-  startWorker: StartWorker
-  onInput?: InputHandler
-  onClose?(session: Session): void
-  /** The worker died outside an execution's control (the pool drops a warm session then). */
-  onWorkerLost?(session: Session): void
-  /** Executions one worker may run; past it `execute` fails with LIMIT_EXCEEDED. 0 = no cap. */
-  maxExecutionsPerWorker?: number
-  /** The Capsule's budget of bytes held by pending calls, shared by its sessions. */
-  callBudget?: PendingCallBudget
-  /** Where the session warns about `input()` nobody answers. Silent by default. */
-  logger?: CapabilityLogger
-  /**
-   * Makes the session durable: builds its journal side, given a way to run a cell in the session's own
-   * queue. `run` and `execute` then go through the journal.
-   */
-  /** Durable sessions: where `input()` questions are also put, so any process on the journal may answer. */
-  journalInput?: InputPromptsDeps['journal']
-  durable?: (
-    execute: (code: string, options: ExecuteOptions, streaming: boolean) => Execution,
-  ) => DurableRunner
-}
