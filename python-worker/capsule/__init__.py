@@ -27,8 +27,20 @@ __all__ = [
     "Response",
     "UsageError",
     "display",
+    "last_restore",
     "set_figure_format",
 ]
+
+
+def last_restore():
+    """The report of the checkpoint this session was restored from, or None.
+
+    A dict: ``restored`` and ``redefined`` names, ``lost`` (each ``{"name", "reason"}``) and
+    ``missingCapabilities`` (ids the restoring session does not grant).
+    """
+    from capsule_worker.snapshots import last_restore as report
+
+    return report()
 
 
 def __getattr__(name):

@@ -65,6 +65,9 @@ class Channel:
         "interrupt": "on_interrupt",
         "call_result": "on_call_result",
         "call_error": "on_call_error",
+        "checkpoint": "on_checkpoint",
+        "restore": "on_restore",
+        "restore_chunk": "on_restore_chunk",
     }
     BEFORE_INIT = frozenset(("heartbeat", "shutdown", "init"))
 
@@ -78,6 +81,7 @@ class Channel:
         self.calls = None
         self._handlers = {kind: getattr(self, name) for kind, name in self.HANDLERS.items()}
         self._initialized = False
+        self._restoring = None
         self._cond = threading.Condition(threading.Lock())
         self._holder = None
         self._eof = False
@@ -262,6 +266,29 @@ class Channel:
         if "value" not in message:
             raise ProtocolError("call_result.value is missing")
         self.calls.settle(_need_int(message, "id"), True, message["value"])
+
+    def on_checkpoint(self, message):
+        _need_int(message, "id")
+        self._inbox.put(message)
+
+    def on_restore(self, message):
+        from capsule_worker.snapshots import RestoreAssembly
+
+        if self._restoring is not None:
+            raise ProtocolError("a restore while another is arriving")
+        assembly = RestoreAssembly(message)
+        if assembly.total == 0:
+            self._inbox.put({"type": "restore", "id": assembly.id, "payload": assembly.buffer})
+        else:
+            self._restoring = assembly
+
+    def on_restore_chunk(self, message):
+        assembly = self._restoring
+        if assembly is None:
+            raise ProtocolError("restore_chunk without a restore")
+        if assembly.add(message):
+            self._restoring = None
+            self._inbox.put({"type": "restore", "id": assembly.id, "payload": assembly.buffer})
 
     def on_call_error(self, message):
         call_id = _need_int(message, "id")

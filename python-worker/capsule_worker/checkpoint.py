@@ -11,7 +11,6 @@ The host signs the bytes and never unpickles them; a restore runs only inside a 
 under the restoring session's policy.
 """
 
-import ast
 import io
 import marshal
 import pickle
@@ -19,13 +18,14 @@ import re
 import sys
 import types
 
+from capsule_worker.cell_definitions import bound_names, definitions, is_definition_value
+from capsule_worker.loss_reasons import unpicklable_reason
+
 #: Version of the payload layout; a restore refuses any other.
 FORMAT = 1
 
 _DEFINITION_LINE = re.compile(r"^[ \t]*(?:import|from|def|class|async[ \t]+def|@)\b", re.M)
 _HISTORY_NAME = re.compile(r"^_(?:_{0,2}|\d+)$")
-_MAGIC_LINE = re.compile(r"^[ \t]*[%!].*$", re.M)
-_DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def may_define(source):
@@ -75,14 +75,14 @@ def take(namespace, hidden, capability_ids, cell_sources):
     that may define code, in the order they ran. Returns ``(payload, summary)``: the bytes to sign
     and a summary for the host (names saved by kind, names lost with their reason).
     """
-    definitions, defined_names = _definitions(cell_sources)
+    sources, defined_names = definitions(cell_sources)
     data, redefined = {}, []
     for name, value in namespace.items():
         if name in hidden and hidden[name] is value:
             continue
         if name.startswith("__") or _HISTORY_NAME.match(name):
             continue
-        if name in defined_names and _is_definition_value(value, namespace):
+        if name in defined_names and is_definition_value(value, namespace):
             redefined.append(name)
             continue
         data[name] = value
@@ -103,8 +103,9 @@ def take(namespace, hidden, capability_ids, cell_sources):
         {
             "format": FORMAT,
             "python": _python_tag(),
-            "definitions": definitions,
+            "definitions": sources,
             "names": sorted(data),
+            "lost": lost,
             "random": random_state,
             "data_bytes": blob.nbytes,
             "buffers": [b.nbytes for b in buffers],
@@ -140,9 +141,11 @@ def restore(namespace, payload, stubs):
             % (_get(state, "python"), _python_tag())
         )
     blob, buffers = _split(view, 4 + size, state)
-    lost, redefined = [], []
+    # Names lost when the checkpoint was taken (an open file, a generator…) are lost to the restore too.
+    lost = [dict(item) for item in state.get("lost") or () if isinstance(item, dict)]
+    redefined = []
     for index, source in enumerate(state.get("definitions") or ()):
-        names = _bound_names(source)
+        names = bound_names(source)
         try:
             code = compile(source, "<restored-definition-%d>" % (index + 1), "exec")
             exec(code, namespace)
@@ -164,7 +167,7 @@ def restore(namespace, payload, stubs):
     restored = []
     for name, value in data.items():
         if isinstance(value, MissingCapability):
-            lost.append({"name": name, "reason": _missing_reason(value)})
+            lost.append({"name": name, "reason": missing_reason(value)})
             continue
         namespace[name] = value
         restored.append(name)
@@ -215,7 +218,7 @@ class _Pickler(pickle.Pickler):
             return (_capability, (cap,))
         if isinstance(obj, types.ModuleType):
             return (_module, (obj.__name__,))
-        if isinstance(obj, (types.FunctionType, type)) and _is_definition_value(obj, self._ns):
+        if isinstance(obj, (types.FunctionType, type)) and is_definition_value(obj, self._ns):
             return (_definition, (obj.__qualname__,))
         if type(obj) is types.FunctionType and obj.__globals__ is self._ns:
             return _reduce_function(obj)
@@ -272,7 +275,7 @@ def _find_failures(data, namespace, capability_ids):
         try:
             _dumps({name: value}, namespace, capability_ids)
         except Exception as exc:
-            failures.append((name, _unpicklable_reason(value, exc)))
+            failures.append((name, unpicklable_reason(value, exc)))
     return failures
 
 
@@ -322,105 +325,7 @@ def _rebuild_function(code, name, qualname, defaults, kwdefaults, closure, attri
 _rebuild_function.__module__ = __name__
 
 
-# ── definitions ──────────────────────────────────────────────────────────────────────────────────
-
-
-def _definitions(cell_sources):
-    """The top-level imports, functions and classes of the cells, as sources, and the names they bind."""
-    definitions, names = [], set()
-    for source in cell_sources:
-        tree = _parse(source)
-        if tree is None:
-            continue
-        for node in tree.body:
-            if isinstance(node, _DEFINITIONS):
-                text = ast.unparse(node)
-                definitions.append(text)
-                names.update(_node_names(node))
-    return definitions, names
-
-
-def _parse(source):
-    try:
-        return ast.parse(source)
-    except SyntaxError:
-        pass
-    try:  # a cell with magics: the Python around them still defines what it defines
-        return ast.parse(_MAGIC_LINE.sub("pass", source))
-    except SyntaxError:
-        return None
-
-
-def _node_names(node):
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        out = []
-        for alias in node.names:
-            if alias.name == "*":
-                continue
-            out.append(alias.asname or alias.name.split(".")[0])
-        return out
-    return [node.name]
-
-
-def _bound_names(source):
-    tree = _parse(source)
-    if tree is None:
-        return []
-    return [name for node in tree.body if isinstance(node, _DEFINITIONS) for name in _node_names(node)]
-
-
-def _is_definition_value(value, namespace):
-    if isinstance(value, types.ModuleType):
-        return True
-    if isinstance(value, types.FunctionType):
-        return value.__globals__ is namespace and namespace.get(value.__qualname__) is value
-    if isinstance(value, type):
-        return value.__module__ == namespace.get("__name__") and namespace.get(value.__qualname__) is value
-    return False
-
-
-# ── reasons ──────────────────────────────────────────────────────────────────────────────────────
-
-
-def _unpicklable_reason(value, exc):
-    import io as _io
-
-    kinds = (
-        (_io.IOBase, "open file"),
-        (types.GeneratorType, "generator"),
-        (types.AsyncGeneratorType, "generator"),
-        (types.CoroutineType, "running task"),
-        (types.FrameType, "frame"),
-    )
-    for kind, reason in kinds:
-        if isinstance(value, kind):
-            return "unpicklable: %s" % reason
-    socket = sys.modules.get("socket")
-    if socket is not None and isinstance(value, socket.socket):
-        return "unpicklable: socket"
-    threading = sys.modules.get("threading")
-    if threading is not None and isinstance(value, threading.Thread):
-        return "unpicklable: thread"
-    asyncio = sys.modules.get("asyncio")
-    if asyncio is not None and isinstance(value, asyncio.Future):
-        return "unpicklable: running task"
-    text = str(exc)
-    for needle, reason in (
-        ("TextIOWrapper", "open file"),
-        ("BufferedReader", "open file"),
-        ("BufferedWriter", "open file"),
-        ("'socket'", "socket"),
-        ("'generator'", "generator"),
-        ("'coroutine'", "running task"),
-    ):
-        if needle in text:
-            return "unpicklable: %s inside" % reason
-    if isinstance(exc, TypeError) and text.startswith("cannot pickle"):
-        return "unpicklable: C object without a reducer (%s)" % text
-    return "unpicklable: %s" % _describe(exc)
-
-
-def _missing_reason(value):
+def missing_reason(value):
     if isinstance(value, MissingDefinition):
         return "its definition %s was not restored" % value.capability_id
     return "capability %s is not granted" % value.capability_id
@@ -439,3 +344,8 @@ def _python_tag():
 
 def _get(state, key):
     return state.get(key) if isinstance(state, dict) else None
+
+
+def python_tag():
+    """This interpreter as a checkpoint names it: ``major.minor.micro/<bytecode magic>``."""
+    return _python_tag()

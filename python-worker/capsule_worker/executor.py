@@ -1,11 +1,15 @@
 """Runs cells on the main thread over one persistent namespace, with top-level ``await``."""
 
+import re
 import sys
 
 from capsule_worker.bundle import mime_bundle
 from capsule_worker.cells import CellCompiler
 from capsule_worker.errors import format_error
 
+
+# The same test as checkpoint.may_define, kept here so no cell pays for importing the checkpoint module.
+_DEFINITION_LINE = re.compile(r"^[ \t]*(?:import|from|def|class|async[ \t]+def|@)\b", re.M)
 
 #: Sources of this many recent cells stay available to tracebacks whatever they contain.
 RECENT_SOURCES = 100
@@ -53,6 +57,9 @@ class Executor:
         # RECENT_SOURCES cells only, so a session of a million small cells does not grow without end.
         self._kept = set()
         self._recent = []
+        #: Sources of the cells that may bind imports, functions or classes, in the order they ran:
+        #: what a checkpoint re-runs on restore (see :mod:`capsule_worker.checkpoint`).
+        self.definition_sources = []
         patcher.add("linecache", self._adopt_linecache)
         gate.allow(Executor._run_user, Executor._run_async)
 
@@ -66,6 +73,8 @@ class Executor:
         try:
             self._remember_source(filename, source)
             cell = self._compiler.compile(source, filename)
+            if _DEFINITION_LINE.search(source) is not None:
+                self.definition_sources.append(source)
             if _defines_code(cell):
                 self._kept.add(filename)
             if cell.magics and self._magics is None:
@@ -119,6 +128,11 @@ class Executor:
 
             self._history = OutputHistory(self.namespace)
         return self._history
+
+    @property
+    def hidden_names(self):
+        """The names the worker itself put in the namespace (never checkpointed)."""
+        return self._hidden
 
     def hide_current_names(self):
         """What the namespace holds now (dunders, ``display``, capabilities) is the worker's:

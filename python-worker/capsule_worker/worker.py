@@ -29,6 +29,8 @@ class Worker:
         "execute": "do_execute",
         "shutdown": "do_shutdown",
         "eof": "do_shutdown",
+        "checkpoint": "do_checkpoint",
+        "restore": "do_restore",
     }
 
     def __init__(self, stdio, fd_in, writer):
@@ -62,6 +64,8 @@ class Worker:
         self.namespace["__builtins__"] = builtins
         self.executor = Executor(self.namespace, self.gate, _WORKER_DIR, self.patcher)
         self._handlers = {kind: getattr(self, name) for kind, name in self.HANDLERS.items()}
+        #: Capability id → the function injected for it (what a checkpoint refers to by id).
+        self.capability_functions = {}
 
     # -- the main loop ----------------------------------------------------------------------------
 
@@ -91,6 +95,16 @@ class Worker:
         with sender.lock:
             sender.finish(fields)
             self.gate.finished(exec_id)
+
+    def do_checkpoint(self, message):
+        from capsule_worker.snapshots import take_checkpoint
+
+        take_checkpoint(self, message["id"])
+
+    def do_restore(self, message):
+        from capsule_worker.snapshots import restore_checkpoint
+
+        restore_checkpoint(self, message["id"], message["payload"])
 
     def do_shutdown(self, message):
         try:
@@ -139,6 +153,7 @@ class Worker:
                 self.patcher.add("getpass", lambda module, fn=getpass: setattr(module, "getpass", fn))
             else:
                 ns[cap.name] = make_stub(cap, self.calls, _WORKER_DIR)
+                self.capability_functions[cap.id] = ns[cap.name]
             names.append(cap.name)
         self.executor.hide_current_names()
         self.sender.send({"type": "ready", "capabilities": names})

@@ -12,13 +12,16 @@ class PublicSurfaceTest(unittest.TestCase):
             sorted(capsule.__all__),
             ["CapabilityDenied", "CapabilityError", "CapabilityTimeout", "CompletedProcess",
              "HTTPStatusError", "Headers", "InvalidArguments", "Response", "UsageError", "display",
-             "set_figure_format"],
+             "last_restore", "set_figure_format"],
         )
         for name in capsule.__all__:
             self.assertTrue(hasattr(capsule, name), name)
         self.assertEqual(sorted(set(dir(capsule)) & set(capsule.__all__)), sorted(capsule.__all__))
         with self.assertRaises(AttributeError):
             capsule.nothing_here  # noqa: B018
+
+    def test_last_restore_is_none_in_a_session_that_was_not_restored(self):
+        self.assertIsNone(capsule.last_restore())
 
     def test_display_outside_a_worker_says_so(self):
         with self.assertRaisesRegex(RuntimeError, "only available inside a Capsule worker"):

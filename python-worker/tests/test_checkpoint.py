@@ -5,7 +5,7 @@ import socket
 import threading
 import unittest
 
-from capsule_worker import checkpoint
+from capsule_worker import cell_definitions, checkpoint
 
 
 def _session(cells, hidden_extra=None):
@@ -134,7 +134,7 @@ class RoundTripTest(unittest.TestCase):
 
     def test_definitions_of_a_cell_with_magics_are_found(self):
         self.assertTrue(checkpoint.may_define("%time x = 1\ndef f():\n    return 1"))
-        defs, names = checkpoint._definitions(["%time x = 1\ndef f():\n    return 1\n!ls"])
+        defs, names = cell_definitions.definitions(["%time x = 1\ndef f():\n    return 1\n!ls"])
         self.assertEqual(names, {"f"})
         self.assertEqual(len(defs), 1)
 

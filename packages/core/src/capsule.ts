@@ -8,6 +8,7 @@ import type { AuditSink } from './audit/auditLog.js'
 import type { CallDirectory } from './calls/callDirectory.js'
 import { type CapabilityDescriptor, CapabilityRegistry } from './capabilities/capabilityRegistry.js'
 import { createInputProvider } from './capabilities/inputProvider.js'
+import { DEFAULT_MAX_CHECKPOINT_BYTES, openCheckpoint } from './checkpoint/checkpointSeal.js'
 import { type LoadCapsuleConfigOptions, loadCapsuleConfig } from './config/capsuleConfig.js'
 import {
   type CapsuleOptions,
@@ -103,6 +104,7 @@ export class Capsule {
   readonly #container: ReturnType<typeof createCapsuleContainer>
   readonly #sessions = new Map<string, Session>()
   readonly #journal: Journal
+  readonly #checkpointKey: Uint8Array
   readonly #recorder: DurableCallRecorder
   readonly #durable: DurableSessions<Session>
   /** The options each durable key was last opened with (recovery reopens keys with the defaults). */
@@ -141,6 +143,10 @@ export class Capsule {
     }
     const inputProvider = createInputProvider((request) => this.#calls.ask(request))
     this.#journal = options.journal ?? memoryJournal({ clock: options.clock })
+    this.#checkpointKey =
+      typeof options.checkpointKey === 'string'
+        ? Buffer.from(options.checkpointKey, 'utf8')
+        : (options.checkpointKey ?? randomBytes(32))
     this.#recorder = new DurableCallRecorder({
       journal: this.#journal,
       annotationsOf: (id) => this.#registry.get(id)?.definition.annotations,
@@ -208,8 +214,11 @@ export class Capsule {
     const policy = this.#policy.narrow({ level: options.level, allow: options.allow, deny: options.deny })
     if (options.key !== undefined) {
       this.#durableOptions.set(options.key, { ...options, policy })
-      return this.#durable.session(options.key, policy)
+      const durable = await this.#durable.session(options.key, policy)
+      if (options.restore !== undefined) await durable.restore(options.restore)
+      return durable
     }
+    if (options.restore !== undefined) return this.#restoredSession(options, policy)
     return this.#pool.acquire(() => this.#createSession(options, policy))
   }
 
@@ -224,8 +233,31 @@ export class Capsule {
     return this.#durable.recover(this.#defaultSessionPolicy)
   }
 
+  // A session started from a checkpoint gets the checkpoint's hash seed, so hashes come back as they were.
+  async #restoredSession(options: SessionOptions, policy: SecurityPolicy): Promise<Session> {
+    const restore = options.restore!
+    const bytes = typeof restore === 'string' ? (await this.#journal.getCheckpoint(restore))?.blob : undefined
+    const sealed =
+      bytes ??
+      (restore instanceof Uint8Array ? restore : typeof restore === 'string' ? undefined : restore.bytes)
+    if (sealed === undefined) {
+      throw new CapsuleError('UNKNOWN_RECORD', `no checkpoint has the id ${JSON.stringify(restore)}`, {
+        details: { record: 'checkpoint', id: restore },
+      })
+    }
+    const { header } = openCheckpoint(sealed, this.#checkpointKey)
+    const session = await this.#createSession({ ...options, hashSeed: header.hashSeed }, policy)
+    try {
+      await session.restore(sealed)
+    } catch (error) {
+      session.destroy()
+      throw error
+    }
+    return session
+  }
+
   async #createSession(
-    options: SessionOptions & { policy?: SecurityPolicy },
+    options: SessionOptions & { policy?: SecurityPolicy; hashSeed?: string },
     policy: SecurityPolicy = options.policy ?? this.#defaultSessionPolicy,
     durable?: Parameters<OpenDurableSession<Session>>[0],
   ): Promise<Session> {
@@ -254,6 +286,11 @@ export class Capsule {
         else this.#pool.release(closed)
       },
       durable: durable?.durable,
+      checkpoints: {
+        key: this.#checkpointKey,
+        maxBytes: DEFAULT_MAX_CHECKPOINT_BYTES,
+        load: async (id) => (await this.#journal.getCheckpoint(id))?.blob,
+      },
       journalInput: durable && {
         ask: (call) => this.#recorder.journalInput(call),
         settled: (call) => this.#recorder.journalInputSettled(call),
@@ -267,9 +304,10 @@ export class Capsule {
               codecs: this.#codecs(interpreter),
               sandbox: plan ? { mode: 'bwrap', ...plan } : { mode: 'none' },
               limits,
-              env: durable
-                ? { ...this.#options.env, PYTHONHASHSEED: String(durable.pythonHashSeed) }
-                : this.#options.env,
+              env: hashSeedEnv(
+                this.#options.env,
+                durable ? String(durable.pythonHashSeed) : options.hashSeed,
+              ),
               cwd: this.#options.cwd,
             }),
             maxFrameBytes: limits.maxFrameBytes,
@@ -425,4 +463,12 @@ export class Capsule {
     }
     this.#store.settle(id, 'value' in outcome ? 'resolved' : 'rejected', outcome)
   }
+}
+
+function hashSeedEnv(
+  env: Record<string, string> | undefined,
+  seed: string | undefined,
+): Record<string, string> | undefined {
+  if (seed === undefined || !/^\d{1,10}$/.test(seed)) return env
+  return { ...env, PYTHONHASHSEED: seed }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { CapsuleError } from '../errors.js'
 import { hashCode } from '../journal/canonicalHash.js'
 import type { Journal } from '../journal/journal.js'
@@ -51,6 +52,8 @@ export interface DurableRunnerDeps {
  */
 export class DurableRunner {
   readonly #deps: DurableRunnerDeps
+  /** The sequence of the last execution this runner ran or replayed: what a checkpoint includes. */
+  #lastSequence = 0
 
   constructor(deps: DurableRunnerDeps) {
     this.#deps = deps
@@ -58,6 +61,13 @@ export class DurableRunner {
 
   get sessionKey(): string {
     return this.#deps.sessionKey
+  }
+
+  /** Stores a sealed checkpoint of the session in the journal; returns its id. */
+  async storeCheckpoint(blob: Uint8Array): Promise<string> {
+    const id = `cp_${randomBytes(12).toString('hex')}`
+    await this.#deps.journal.putCheckpoint(this.#deps.lease.token, { id, sequence: this.#lastSequence, blob })
+    return id
   }
 
   /** Journals `code` as the session's next execution and runs it (or returns what was recorded). */
@@ -122,6 +132,7 @@ export class DurableRunner {
       ...(ledger.divergence ? { divergence: ledger.divergence } : {}),
     }
     const durable: DurableExecutionResult = { ...result, durable: facts }
+    this.#lastSequence = Math.max(this.#lastSequence, record.sequence)
     await journal.settleExecution(lease.token, record.id, settlementOfResult(durable))
     return durable
   }
@@ -137,6 +148,7 @@ export class DurableRunner {
     const recorded = await this.#deps.journal.listCalls(record.id)
     const ledger = new ExecutionLedger(record.id, this.#deps.lease.token, recorded, { sealed: true })
     await this.#runIn(ledger, record.code, {})
+    this.#lastSequence = Math.max(this.#lastSequence, record.sequence)
     return {
       ...(ledger.divergence ? { divergence: ledger.divergence } : {}),
       unconsumed: ledger.unconsumed(),

@@ -76,6 +76,41 @@ const callCancelSchema = z.object({ type: z.literal('call_cancel'), id: requestI
 
 const heartbeatSchema = z.object({ type: z.literal('heartbeat'), seq: requestId })
 
+const lostName = z.object({ name: z.string().max(4096), reason: z.string().max(4096) })
+const nameList = z.array(z.string().max(4096)).max(1_000_000)
+
+const checkpointChunkSchema = z.object({
+  type: z.literal('checkpoint_chunk'),
+  id: requestId,
+  data: z.instanceof(Uint8Array),
+})
+
+const checkpointDoneSchema = z.object({
+  type: z.literal('checkpoint_done'),
+  id: requestId,
+  bytes: z.number().int().nonnegative(),
+  python: shortText,
+  hashSeed: shortText,
+  names: z.object({ data: nameList, redefined: nameList, lost: z.array(lostName).max(1_000_000) }),
+})
+
+const snapshotFailedSchema = z.object({
+  type: z.enum(['checkpoint_failed', 'restore_failed']),
+  id: requestId,
+  message: z.string().max(65_536),
+})
+
+const restoreDoneSchema = z.object({
+  type: z.literal('restore_done'),
+  id: requestId,
+  report: z.object({
+    restored: nameList,
+    redefined: nameList,
+    lost: z.array(lostName).max(1_000_000),
+    missingCapabilities: nameList,
+  }),
+})
+
 /** Every message a worker may send. */
 export const workerMessageSchema = z.discriminatedUnion('type', [
   helloSchema,
@@ -87,6 +122,10 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
   callSchema,
   callCancelSchema,
   heartbeatSchema,
+  checkpointChunkSchema,
+  checkpointDoneSchema,
+  snapshotFailedSchema,
+  restoreDoneSchema,
 ])
 
 /** A validated worker-to-host message. */
@@ -95,6 +134,11 @@ export type WorkerMessage = z.infer<typeof workerMessageSchema>
 export type HelloMessage = z.infer<typeof helloSchema>
 /** A capability call from Python. */
 export type CallMessage = z.infer<typeof callSchema>
+/** The worker's answers to `checkpoint` and `restore`. */
+export type SnapshotMessage = Extract<
+  WorkerMessage,
+  { type: 'checkpoint_chunk' | 'checkpoint_done' | 'checkpoint_failed' | 'restore_done' | 'restore_failed' }
+>
 
 /** One Python parameter of an injected capability function. */
 export interface PythonParam {
@@ -131,4 +175,7 @@ export type HostMessage =
   | { type: 'call_result'; id: number; value: unknown }
   | { type: 'call_error'; id: number; code: string; message: string }
   | { type: 'heartbeat'; seq: number }
+  | { type: 'checkpoint'; id: number }
+  | { type: 'restore'; id: number; bytes: number }
+  | { type: 'restore_chunk'; id: number; data: Uint8Array }
   | { type: 'shutdown' }

@@ -15,7 +15,9 @@ import { ExecutionQueue } from './executionQueue.js'
 import { InputPrompts, type InputPromptsDeps } from './inputPrompts.js'
 import type { Limits } from './limits.js'
 import type { PendingCallBudget } from './pendingCallBudget.js'
+import { type Checkpoint, type SessionCheckpoints, SessionSnapshots } from './sessionSnapshots.js'
 import type { ExecuteOptions, InputHandler, SessionInfo, SessionState, StartWorker } from './sessionTypes.js'
+import type { RestoreReport } from './snapshotExchange.js'
 import { WorkerSupervisor } from './workerSupervisor.js'
 
 export type { ExecuteOptions, InputHandler, SessionInfo, SessionState, StartWorker } from './sessionTypes.js'
@@ -53,6 +55,8 @@ export interface SessionDeps {
   durable?: (
     execute: (code: string, options: ExecuteOptions, streaming: boolean) => Execution,
   ) => DurableRunner
+  /** How checkpoints are sealed and found: the Capsule's key, size cap and journal. */
+  checkpoints?: SessionCheckpoints
 }
 
 /**
@@ -71,6 +75,7 @@ export class Session {
   readonly #router: CallRouter
   readonly #supervisor: WorkerSupervisor
   readonly #durable: DurableRunner | undefined
+  readonly #snapshots: SessionSnapshots
   #closed: Promise<void> | undefined
 
   constructor(deps: SessionDeps) {
@@ -116,6 +121,40 @@ export class Session {
       onClosed: () => deps.onClose?.(this),
     })
     this.#durable = deps.durable?.((code, options, streaming) => this.#enqueue(code, options, streaming))
+    this.#snapshots = new SessionSnapshots({
+      checkpoints: deps.checkpoints,
+      supervisor: this.#supervisor,
+      queue: this.#queue,
+      capabilities: this.#capabilities.map((spec) => spec.id),
+      durable: this.#durable,
+    })
+  }
+
+  /**
+   * Checkpoints the namespace between cells (after the executions queued before it): each user variable
+   * pickled inside the worker, with capabilities, modules and definitions as references and the sources of
+   * the cells that define code. Sealed with the Capsule's `checkpointKey`; a durable session also stores it
+   * in the journal (`id`). The host never unpickles it. See docs/checkpoints.md.
+   */
+  checkpoint(): Promise<Checkpoint> {
+    this.#assertOpen()
+    return this.#snapshots.checkpoint()
+  }
+
+  /**
+   * Rebuilds the namespace from a checkpoint (its bytes, or its journal id) under this session's policy:
+   * modules re-imported, recorded definitions re-run, data unpickled inside the worker, capabilities
+   * re-attached by id. A checkpoint whose signature or format does not match is refused
+   * (CHECKPOINT_INVALID) before any byte reaches the worker. Returns what came back and what did not.
+   */
+  restore(checkpoint: Pick<Checkpoint, 'bytes'> | Uint8Array | string): Promise<RestoreReport> {
+    this.#assertOpen()
+    return this.#snapshots.restore(checkpoint)
+  }
+
+  /** The report of the last restore into this session, if there was one. */
+  get lastRestore(): RestoreReport | undefined {
+    return this.#snapshots.lastRestore
   }
 
   /** The durable session's key, or undefined for a session that is not durable. */

@@ -1,7 +1,7 @@
 // Starting ─ready→ Idle ⇄ Busy ─worker exit→ Dead ─execute()/restart()→ Starting;  any ─close()→ Closing → Closed
 import type { CallRouter, CallTable } from '../calls/callRouter.js'
 import { CapsuleError, isCapsuleError } from '../errors.js'
-import type { CapabilitySpec, HostMessage, WorkerMessage } from '../protocol/messages.js'
+import type { CapabilitySpec, HostMessage, SnapshotMessage, WorkerMessage } from '../protocol/messages.js'
 import type { Clock } from '../util/clock.js'
 import { exitSummary } from '../worker/exitSummary.js'
 import type { WorkerConnection } from '../worker/workerConnection.js'
@@ -10,6 +10,7 @@ import type { Execution, ExecutionTimeoutDetails } from './execution.js'
 import type { ExecutionEnd, ExecutionQueue } from './executionQueue.js'
 import type { Limits } from './limits.js'
 import type { SessionState, StartWorker } from './sessionTypes.js'
+import type { CheckpointCapture, RestoreReport, SnapshotExchange } from './snapshotExchange.js'
 
 /** What a supervisor is built from. */
 export interface WorkerSupervisorDeps {
@@ -59,6 +60,8 @@ export class WorkerSupervisor {
   #restarts = 0
   #graceTimer: unknown
   #closeWaiter: (() => void) | undefined
+  /** A checkpoint or restore under way: executions wait until it ends. */
+  #snapshot: SnapshotExchange<CheckpointCapture | RestoreReport> | undefined
 
   constructor(deps: WorkerSupervisorDeps) {
     this.#deps = deps
@@ -92,7 +95,7 @@ export class WorkerSupervisor {
   /** Starts the next queued execution when the worker is idle (reviving a dead worker first). */
   pump(): void {
     const queue = this.#queue
-    if (queue.current || queue.queued === 0) return
+    if (this.#snapshot || queue.current || queue.queued === 0) return
     if (this.#state === 'dead') {
       this.#restarts += 1
       this.#startWorker().catch(noop)
@@ -113,6 +116,33 @@ export class WorkerSupervisor {
       })
       this.pump()
     }
+  }
+
+  /**
+   * Runs a checkpoint or restore exchange on the idle worker, between cells; queued executions wait for it.
+   * Rejects at once with SESSION_BUSY when an execution runs or the worker is not ready.
+   */
+  snapshot<T extends CheckpointCapture | RestoreReport>(exchange: SnapshotExchange<T>): Promise<T> {
+    const worker = this.#worker
+    if (this.#snapshot || this.#queue.current || this.#state !== 'idle' || !worker?.isReady) {
+      exchange.fail(new CapsuleError('SESSION_BUSY', 'a checkpoint or restore needs an idle session'))
+      return exchange.result
+    }
+    this.#snapshot = exchange as unknown as SnapshotExchange<CheckpointCapture | RestoreReport>
+    this.#state = 'busy'
+    try {
+      for (const frame of exchange.frames()) worker.send(frame)
+    } catch (error) {
+      exchange.fail(isCapsuleError(error) ? error : new CapsuleError('PROTOCOL_ERROR', String(error)))
+    }
+    const done = (): void => {
+      if (this.#snapshot !== (exchange as unknown)) return
+      this.#snapshot = undefined
+      if (this.#state === 'busy') this.#state = 'idle'
+      this.pump()
+    }
+    exchange.result.then(done, done)
+    return exchange.result
   }
 
   /** Interrupts `execution`: its calls are cancelled, Python sees KeyboardInterrupt, and it is killed after the grace period. */
@@ -201,8 +231,11 @@ export class WorkerSupervisor {
   // ── the one place where a worker's work ends ───────────────────────────────────────────────
 
   #end(table: CallTable | undefined, ending: Ending): void {
-    // Whatever else happens, no call the worker had open stays open.
+    // Whatever else happens, no call the worker had open stays open, and no checkpoint waits on it.
     if (table) this.#router.cancel(table, CALLS_END[ending.kind])
+    this.#snapshot?.fail(
+      ending.kind === 'destroy' ? ending.error : new CapsuleError('SESSION_CLOSED', CALLS_END[ending.kind]),
+    )
     switch (ending.kind) {
       case 'close':
         return
@@ -269,6 +302,13 @@ export class WorkerSupervisor {
       case 'call_cancel':
         this.#router.onCancel(table, message.id)
         return
+      case 'checkpoint_chunk':
+      case 'checkpoint_done':
+      case 'checkpoint_failed':
+      case 'restore_done':
+      case 'restore_failed':
+        this.#onSnapshot(worker, message)
+        return
       case 'stream':
       case 'display':
       case 'result':
@@ -277,6 +317,18 @@ export class WorkerSupervisor {
         return
       default:
         return
+    }
+  }
+
+  #onSnapshot(worker: WorkerConnection, message: SnapshotMessage): void {
+    const exchange = this.#snapshot
+    try {
+      if (!exchange) throw new CapsuleError('PROTOCOL_ERROR', `the worker sent ${message.type} unasked`)
+      exchange.onMessage(message)
+    } catch (error) {
+      const failure = isCapsuleError(error) ? error : new CapsuleError('PROTOCOL_ERROR', String(error))
+      exchange?.fail(failure)
+      worker.kill(failure)
     }
   }
 
