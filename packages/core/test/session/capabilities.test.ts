@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import type { AuditEntry, CapsuleOptions } from '../../src/index.js'
-import { capsuleHarness, testProvider, until } from '../fixtures.js'
+import { capsuleHarness } from '../capsuleHarness.js'
+import { testProvider, until } from '../fixtures.js'
 import { testPythons } from '../pythons.js'
 
 describe.each(testPythons())('capabilities on $label', ({ python, codec }) => {

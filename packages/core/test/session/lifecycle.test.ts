@@ -5,7 +5,8 @@ import { defineCapability, defineProvider } from '@capsule/provider-sdk'
 import { describe, expect, test } from 'vitest'
 import { z } from 'zod'
 import { Capsule } from '../../src/index.js'
-import { capsuleHarness, startCell, until } from '../fixtures.js'
+import { capsuleHarness, startCell } from '../capsuleHarness.js'
+import { until } from '../fixtures.js'
 
 const harness = capsuleHarness()
 const open = harness.open

@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
 import { Capsule } from '../../src/index.js'
 import { BREAKER_BASE_BACKOFF_MS, BREAKER_THRESHOLD } from '../../src/session/sessionPool.js'
-import { capsuleHarness, manualClock, until } from '../fixtures.js'
+import { capsuleHarness } from '../capsuleHarness.js'
+import { manualClock, until } from '../fixtures.js'
 
 const harness = capsuleHarness()
 const open = harness.capsule
