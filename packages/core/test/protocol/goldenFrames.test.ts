@@ -144,6 +144,62 @@ const MESSAGES: Array<{ name: string; direction: 'worker' | 'host'; message: Rec
   { name: 'call_cancel', direction: 'worker', message: { type: 'call_cancel', id: 8 } },
   { name: 'heartbeat-host', direction: 'host', message: { type: 'heartbeat', seq: 12 } },
   { name: 'heartbeat-worker', direction: 'worker', message: { type: 'heartbeat', seq: 12 } },
+  { name: 'checkpoint', direction: 'host', message: { type: 'checkpoint', id: 3 } },
+  {
+    name: 'checkpoint_chunk',
+    direction: 'worker',
+    message: { type: 'checkpoint_chunk', id: 3, data: bytes('\u0000\u0000\u0000\u0010pickle') },
+  },
+  {
+    name: 'checkpoint_done',
+    direction: 'worker',
+    message: {
+      type: 'checkpoint_done',
+      id: 3,
+      bytes: 10,
+      python: '3.11.2/a70d0d0a',
+      hashSeed: '12345',
+      names: {
+        data: ['rows'],
+        redefined: ['Point', 'json'],
+        lost: [{ name: 'fh', reason: 'unpicklable: open file' }],
+      },
+    },
+  },
+  {
+    name: 'checkpoint_failed',
+    direction: 'worker',
+    message: {
+      type: 'checkpoint_failed',
+      id: 3,
+      message: 'RecursionError: maximum recursion depth exceeded',
+    },
+  },
+  { name: 'restore', direction: 'host', message: { type: 'restore', id: 4, bytes: 10 } },
+  {
+    name: 'restore_chunk',
+    direction: 'host',
+    message: { type: 'restore_chunk', id: 4, data: bytes('\u0000\u0000\u0000\u0010pickle') },
+  },
+  {
+    name: 'restore_done',
+    direction: 'worker',
+    message: {
+      type: 'restore_done',
+      id: 4,
+      report: {
+        restored: ['rows'],
+        redefined: ['Point', 'json'],
+        lost: [{ name: 'fh', reason: 'unpicklable: open file' }],
+        missingCapabilities: [],
+      },
+    },
+  },
+  {
+    name: 'restore_failed',
+    direction: 'worker',
+    message: { type: 'restore_failed', id: 4, message: 'checkpoint format 2 is not 1' },
+  },
   { name: 'shutdown', direction: 'host', message: { type: 'shutdown' } },
 ]
 
