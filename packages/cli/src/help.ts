@@ -22,6 +22,11 @@ const CAPSULE_FLAGS_HELP = `Grants and limits (flags override the config file; -
   --output-dir DIR       where displayed images are saved (default: a new temp directory)
   -h, --help             this help`
 
+const CHECKPOINT_KEY_HELP = `Checkpoints are signed (HMAC-SHA256) with $CAPSULE_CHECKPOINT_KEY (at least 32 bytes) when it is set,
+else with the key in $XDG_CONFIG_HOME/capsule/checkpoint-key (~/.config/capsule/checkpoint-key), created
+(0600) the first time a checkpoint is saved. A checkpoint signed with another key, or altered, is refused.
+A config file's checkpointKey wins over both.`
+
 const HELP: Record<CommandName | 'capsule', string> = {
   capsule: `capsule — run untrusted Python with the capabilities you choose
 
@@ -54,6 +59,8 @@ printed at the end, and a Python exception is printed on stderr with exit code 1
   --json                 print one JSON object (status, value, stdout, stderr, displays, error, failure,
                          audit, durationMs, level, sandbox) and nothing else on stdout
   -v, --verbose          say on stderr which level, sandbox, interpreter, config and capabilities are in force
+  --checkpoint-to FILE   after the code ran (ok or with an exception), save the namespace to FILE (0600,
+                         atomically); \`capsule repl --restore FILE\` brings it back
 
 ${CAPSULE_FLAGS_HELP}
 
@@ -70,10 +77,15 @@ from stdin. Flags go before FILE; everything after FILE is the script's.
 
   --json                 print one JSON object and nothing else on stdout (see capsule exec --help)
   -v, --verbose          say on stderr which level, sandbox and capabilities are in force
+  --checkpoint-to FILE   after the run (ok or with an exception), save the namespace to FILE (0600,
+                         atomically): what was saved and lost is printed on stderr
+
+${CHECKPOINT_KEY_HELP}
 
 ${CAPSULE_FLAGS_HELP}
 
 Examples:
+  capsule run --checkpoint-to state.ckpt prepare.py && capsule repl --restore state.ckpt
   capsule run report.py --fs-root ./data:rw
   capsule run --level trusted --allow-command git stats.py -- --since 2024-01-01
   echo 'print("hi")' | capsule run -
@@ -94,6 +106,7 @@ Commands:
   %audit [N]             the last N capability calls of this session (default 20)
   %level                 the level, grants and sandbox in force
   %info                  session details: interpreter, pid, codec, counters
+  %checkpoint [FILE]     save the namespace to FILE (default ./capsule-<time>.ckpt) and say what was lost
   %restart               a fresh worker (the namespace is lost)
   %help                  this list
 
@@ -101,6 +114,11 @@ History is kept in $XDG_STATE_HOME/capsule/repl_history (~/.local/state/…); se
 another file, or to an empty string for none.
 
   --no-history           do not read or write the history file
+  --restore FILE         start from a checkpoint file (written by %checkpoint or capsule run
+                         --checkpoint-to); what came back and what did not is printed on stderr. The CLI
+                         has no journal, so checkpoints are files, not journal ids
+
+${CHECKPOINT_KEY_HELP}
 
 ${CAPSULE_FLAGS_HELP}
 
@@ -108,6 +126,7 @@ Examples:
   capsule repl
   capsule repl --level restricted --fs-root ./data
   capsule repl --sandbox none --level trusted --allow-command git
+  capsule repl --restore capsule-2026-01-01T10-00-00-000Z.ckpt
 `,
   audit: `Usage: capsule audit FILE [--session ID] [--capability ID] [--denied]
 

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { ExecutionResult, Session } from '@capsule/core'
+import {
+  describeCheckpoint,
+  type SessionCheckpoint,
+  writeCheckpointFile,
+} from '../checkpoint/checkpointFile.js'
+import { CheckpointKey } from '../checkpoint/checkpointKey.js'
 import { CliError, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, toCliError, usageError } from '../cliError.js'
 import { parseCommandArgs } from '../commandArgs.js'
 import { CAPSULE_FLAG_OPTIONS, type CapsuleFlags, readCapsuleFlags } from '../config/capsuleFlags.js'
@@ -18,6 +24,7 @@ const EXEC_OPTIONS = {
   code: { type: 'string', short: 'c' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
+  'checkpoint-to': { type: 'string' },
 } as const
 
 /** What `capsule exec`/`capsule run` print with `--json`: one object, nothing else on stdout. */
@@ -35,6 +42,8 @@ export interface JsonExecutionReport {
   /** A host-side failure (`SANDBOX_UNAVAILABLE`, `WORKER_EXITED`, …). */
   failure: { code: string; message: string } | null
   audit: unknown[]
+  /** With `--checkpoint-to`: the file written and the names it holds, or null when none was written. */
+  checkpoint?: { file: string; bytes: number; names: SessionCheckpoint['header']['names'] } | null
   durationMs: number
   level: string | null
   sandbox: string | null
@@ -51,6 +60,7 @@ export async function execCommand(args: readonly string[], terminal: Terminal): 
   return executeOnce(values.code, [], readCapsuleFlags(values), terminal, {
     json: values.json === true,
     verbose: values.verbose === true,
+    checkpointTo: values['checkpoint-to'],
   })
 }
 
@@ -76,6 +86,7 @@ export async function runCommand(args: readonly string[], terminal: Terminal): P
   return executeOnce(code, [file, ...rest], readCapsuleFlags(values), terminal, {
     json: values.json === true,
     verbose: values.verbose === true,
+    checkpointTo: values['checkpoint-to'],
   })
 }
 
@@ -84,11 +95,12 @@ async function executeOnce(
   argv: string[],
   flags: CapsuleFlags,
   terminal: Terminal,
-  mode: { json: boolean; verbose: boolean },
+  mode: { json: boolean; verbose: boolean; checkpointTo: string | undefined },
 ): Promise<number> {
   let started: StartedSession
   try {
-    started = await startSession(flags, terminal, mode.json)
+    const checkpointing = mode.checkpointTo === undefined ? undefined : { key: CheckpointKey.resolve() }
+    started = await startSession(flags, terminal, mode.json, checkpointing)
   } catch (error) {
     const failure = toCliError(error)
     if (mode.json) writeJson(terminal, failedReport(failure, []))
@@ -124,8 +136,29 @@ async function executeOnce(
   try {
     if (argv.length > 0) await setArgv(session, argv)
     const outcome = await runCell(started, code, terminal, reader, mode.json, flags.outputDir)
+    let checkpointFailure: CliError | undefined
+    if (mode.checkpointTo !== undefined) {
+      outcome.report.checkpoint = null
+      if (outcome.report.status === 'ok' || outcome.report.status === 'error') {
+        try {
+          const checkpoint = await session.checkpoint()
+          started.checkpointKey?.persist()
+          writeCheckpointFile(mode.checkpointTo, checkpoint.bytes)
+          const { names } = checkpoint.header
+          outcome.report.checkpoint = { file: mode.checkpointTo, bytes: checkpoint.bytes.byteLength, names }
+          if (!mode.json) {
+            terminal.stderr.write(`capsule: ${describeCheckpoint(mode.checkpointTo, checkpoint)}\n`)
+          }
+        } catch (error) {
+          checkpointFailure = toCliError(error)
+        }
+      } else if (!mode.json) {
+        terminal.stderr.write(`capsule: no checkpoint written: the run ended ${outcome.report.status}\n`)
+      }
+    }
     if (mode.json) writeJson(terminal, outcome.report)
     if (outcome.failure) throw outcome.failure
+    if (checkpointFailure) throw checkpointFailure
     return outcome.report.exitCode
   } finally {
     process.off('SIGINT', onInterrupt)

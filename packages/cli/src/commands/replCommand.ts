@@ -1,5 +1,8 @@
 import { createInterface, type Interface } from 'node:readline'
 import type { InputEvent } from '@capsule/core'
+import { describeRestore, readCheckpointFile } from '../checkpoint/checkpointFile.js'
+import { CheckpointKey } from '../checkpoint/checkpointKey.js'
+import { explainRefusedCheckpoint } from '../checkpoint/refusedCheckpoint.js'
 import { EXIT_OK, toCliError } from '../cliError.js'
 import { parseCommandArgs } from '../commandArgs.js'
 import { CAPSULE_FLAG_OPTIONS, readCapsuleFlags } from '../config/capsuleFlags.js'
@@ -15,6 +18,7 @@ import { CompletenessChecker } from '../repl/inputCompleteness.js'
 import {
   auditMagic,
   capabilitiesMagic,
+  checkpointMagic,
   helpMagic,
   infoMagic,
   levelMagic,
@@ -23,7 +27,11 @@ import {
 import { type StartedSession, startSession } from '../session/startSession.js'
 import { CLI_VERSION } from '../version.js'
 
-const REPL_OPTIONS = { ...CAPSULE_FLAG_OPTIONS, 'no-history': { type: 'boolean' } } as const
+const REPL_OPTIONS = {
+  ...CAPSULE_FLAG_OPTIONS,
+  'no-history': { type: 'boolean' },
+  restore: { type: 'string' },
+} as const
 
 const PROMPT = '>>> '
 const CONTINUATION = '... '
@@ -36,7 +44,18 @@ export async function replCommand(args: readonly string[], terminal: Terminal): 
     return EXIT_OK
   }
   const flags = readCapsuleFlags(values)
-  const started = await startSession(flags, terminal, false)
+  const restoreFile = values.restore
+  const key = CheckpointKey.resolve()
+  const restore = restoreFile === undefined ? undefined : readCheckpointFile(restoreFile)
+  let started: StartedSession
+  try {
+    started = await startSession(flags, terminal, false, { key, ...(restore ? { restore } : {}) })
+  } catch (error) {
+    throw explainRefusedCheckpoint(error, key)
+  }
+  const report = started.session.lastRestore
+  // On stderr, so a piped REPL's stdout holds only what the cells print.
+  if (restoreFile !== undefined && report) terminal.stderr.write(`${describeRestore(restoreFile, report)}\n`)
   const repl = new Repl(started, terminal, {
     historyFile: values['no-history'] ? undefined : historyFilePath(),
     outputDir: flags.outputDir,
@@ -271,6 +290,9 @@ class Repl {
         break
       case 'help':
         text = helpMagic(context)
+        break
+      case 'checkpoint':
+        text = await checkpointMagic(context, argument)
         break
       case 'restart':
         await this.#started.session.restart()

@@ -1,4 +1,10 @@
 import { compareLevels, type SecurityLevel } from '@capsule/core'
+import {
+  defaultCheckpointFile,
+  describeCheckpoint,
+  writeCheckpointFile,
+} from '../checkpoint/checkpointFile.js'
+import { toCliError } from '../cliError.js'
 import { escapeUntrusted as safe } from '../output/escapeUntrusted.js'
 import { formatAuditCalls, groupAuditEntries, summarizeAuditCalls } from '../output/formatAudit.js'
 import type { Styles } from '../output/terminal.js'
@@ -10,6 +16,7 @@ export const REPL_MAGICS: Record<string, string> = {
   audit: '%audit [N]: the last N capability calls of this session (default 20)',
   level: 'the level, grants and sandbox in force',
   info: 'session details: interpreter, pid, codec, counters',
+  checkpoint: '%checkpoint [FILE]: save the namespace to FILE (default ./capsule-<time>.ckpt)',
   restart: 'a fresh worker (the namespace is lost)',
   help: 'this list',
 }
@@ -110,6 +117,27 @@ export function infoMagic({ started, style }: MagicContext): string {
     ['config', started.resolved.configFile ?? '(none)'],
   ]
   return rows.map(([key, value]) => `${style.dim(key.padEnd(11))}${safe(String(value ?? '?'))}`).join('\n')
+}
+
+/**
+ * `%checkpoint [FILE]`: checkpoints the session between cells and writes the sealed bytes to FILE (0600,
+ * atomically), then says what was saved and what was lost. A new CLI key is saved to its key file first, so
+ * `capsule repl --restore FILE` can verify the checkpoint later.
+ */
+export async function checkpointMagic(
+  { started, style }: MagicContext,
+  argument: string | undefined,
+): Promise<string> {
+  const file = argument ?? defaultCheckpointFile()
+  try {
+    const checkpoint = await started.session.checkpoint()
+    started.checkpointKey?.persist()
+    writeCheckpointFile(file, checkpoint.bytes)
+    return describeCheckpoint(file, checkpoint)
+  } catch (error) {
+    const failure = toCliError(error)
+    return style.red(safe(`checkpoint failed: ${failure.code}: ${failure.message}`))
+  }
 }
 
 /** `%help`. */

@@ -1,4 +1,5 @@
 import { Capsule, compareLevels, type Session } from '@capsule/core'
+import type { CheckpointKey } from '../checkpoint/checkpointKey.js'
 import { toCliError } from '../cliError.js'
 import type { CapsuleFlags } from '../config/capsuleFlags.js'
 import { type ResolvedCapsuleOptions, resolveCapsuleOptions } from '../config/resolveCapsuleOptions.js'
@@ -14,24 +15,41 @@ export interface StartedSession {
   resolved: ResolvedCapsuleOptions
   /** Notes for the user (a provider configured by flags that the level does not grant). */
   notes: string[]
+  /** The CLI's checkpoint key, when the Capsule signs with it (not when the config file sets one). */
+  checkpointKey?: CheckpointKey
   /** Closes the session, the Capsule and the audit log. */
   close(): Promise<void>
 }
 
+/** How a command that checkpoints or restores starts its session. */
+export interface SessionCheckpointing {
+  /** Signs and verifies checkpoints, unless the config file sets `checkpointKey`. */
+  key: CheckpointKey
+  /** Sealed checkpoint bytes the session starts from. */
+  restore?: Uint8Array
+}
+
 /**
- * Builds the Capsule from flags and config, and starts one session, with a spinner on a terminal while the
- * worker starts. Failures are CliErrors (exit 2 for setup problems such as SANDBOX_UNAVAILABLE).
+ * Builds the Capsule from flags and config, and starts one session (from a checkpoint when `checkpointing`
+ * has one), with a spinner on a terminal while the worker starts. Failures are CliErrors (exit 2 for setup
+ * problems such as SANDBOX_UNAVAILABLE or a refused checkpoint).
  */
 export async function startSession(
   flags: CapsuleFlags,
   terminal: Terminal,
   quiet: boolean,
+  checkpointing?: SessionCheckpointing,
 ): Promise<StartedSession> {
   const resolved = await resolveCapsuleOptions(flags)
   const recorder = new AuditRecorder(flags.auditLog)
+  const cliKey = checkpointing && resolved.options.checkpointKey === undefined ? checkpointing.key : undefined
   let capsule: Capsule
   try {
-    capsule = new Capsule({ ...resolved.options, onAudit: recorder.record })
+    capsule = new Capsule({
+      ...resolved.options,
+      ...(cliKey ? { checkpointKey: cliKey.key } : {}),
+      onAudit: recorder.record,
+    })
   } catch (error) {
     recorder.close()
     throw toCliError(error)
@@ -40,7 +58,7 @@ export async function startSession(
   spinner.start(`starting Python (${level(capsule)}, sandbox ${capsule.sandboxInForce()})`)
   let session: Session
   try {
-    session = await capsule.session()
+    session = await capsule.session(checkpointing?.restore ? { restore: checkpointing.restore } : {})
   } catch (error) {
     spinner.stop()
     await capsule.close()
@@ -56,6 +74,7 @@ export async function startSession(
     recorder,
     resolved,
     notes,
+    ...(cliKey ? { checkpointKey: cliKey } : {}),
     close: async () => {
       await capsule.close()
       recorder.close()
