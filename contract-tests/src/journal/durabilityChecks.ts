@@ -1,4 +1,5 @@
-import { canonicalHash, type Journal } from '@capsule/core'
+import { type Journal } from '@capsule/core'
+import { canonicalHash } from '@capsule/core/journal'
 import { expect } from 'vitest'
 import {
   expectCode,

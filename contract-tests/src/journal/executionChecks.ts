@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { callKey, canonicalHash } from '@capsule/core'
+import { callKey, canonicalHash } from '@capsule/core/journal'
 import { expect } from 'vitest'
 import {
   expectCode,

@@ -9,6 +9,8 @@ export { CapabilityRegistry } from './capabilities/capabilityRegistry.js'
 export { INPUT_CAPABILITY_ID } from './capabilities/inputProvider.js'
 export type { CapsuleInfo, PromiseControl } from './capsule.js'
 export { Capsule } from './capsule.js'
+export type { CheckpointHeader, CheckpointRefusal } from './checkpoint/checkpointSeal.js'
+export { CHECKPOINT_FORMAT, DEFAULT_MAX_CHECKPOINT_BYTES } from './checkpoint/checkpointSeal.js'
 export type {
   CapsuleConfig,
   CapsuleConfigFile,
@@ -25,10 +27,18 @@ export {
   readCapsuleConfigFile,
 } from './config/capsuleConfig.js'
 export type { CapsuleOptions, SandboxMode, SessionOptions } from './config/capsuleOptionsSchema.js'
+export type {
+  DurableExecutionFacts,
+  DurableExecutionResult,
+  DurableRunOptions,
+} from './durable/durableRunner.js'
+export { DEFAULT_LEASE_TTL_MS } from './durable/durableSessions.js'
+export type { ReplayDivergence, UnconsumedCall } from './durable/executionLedger.js'
+export type { RecoveredSession, RecoveryReport } from './durable/recovery.js'
 export type { CapsuleErrorCode, CapsuleErrorOptions } from './errors.js'
 export { CAPSULE_ERROR_CODES, CapsuleError, isCapsuleError } from './errors.js'
-// The durable journal (docs/durability.md): the interface, its records, the memory default, canonical
-// hashing, and the helpers journal implementations share.
+// The durable journal (docs/durability.md): the interface, its records and the memory default. What journal
+// implementations share (canonical hashing, value codec, input checks, waiters) is @capsule/core/journal.
 export type {
   CallInit,
   CallRecord,
@@ -36,7 +46,6 @@ export type {
   CheckpointRecord,
   Created,
   DurableSessionRecord,
-  EncodedSettlement,
   ExecutionInit,
   ExecutionRecord,
   FinalJournalState,
@@ -47,7 +56,6 @@ export type {
   Journal,
   JournalInfo,
   JournalState,
-  JournalWaitersHooks,
   JournalWaitOptions,
   Lease,
   LeaseClaim,
@@ -61,25 +69,8 @@ export type {
   Settlement,
 } from './journal/index.js'
 export {
-  CallOrdinals,
-  callKey,
-  canonicalHash,
-  canonicalJson,
-  checkResettle,
-  decodeJournalValue,
-  decodeOutcome,
-  encodeJournalValue,
-  encodeSettlement,
-  executionWaitKey,
-  hashCode,
   JOURNAL_STATES,
-  JournalWaiters,
-  journalErrors,
-  journalInput,
-  MAX_JOURNAL_KEY_LENGTH,
   memoryJournal,
-  parseJournalState,
-  promiseWaitKey,
 } from './journal/index.js'
 export type {
   PromiseInit,
@@ -119,6 +110,8 @@ export type { ExecuteOptions, InputHandler, SessionInfo, SessionState } from './
 export { Session } from './session/session.js'
 export type { PoolMember, PoolMetrics, PoolOptions } from './session/sessionPool.js'
 export { DEFAULT_POOL_OPTIONS, SessionPool } from './session/sessionPool.js'
+export type { Checkpoint } from './session/sessionSnapshots.js'
+export type { RestoreReport } from './session/snapshotExchange.js'
 export type { Clock } from './util/clock.js'
 export { systemClock } from './util/clock.js'
 export type { PythonInterpreterInfo } from './worker/pythonInterpreter.js'

@@ -38,16 +38,16 @@ test('the runtime exports of @capsule/core are exactly these', () => {
     [
       "CAPSULE_CONFIG_FILES",
       "CAPSULE_ERROR_CODES",
-      "CallOrdinals",
+      "CHECKPOINT_FORMAT",
       "CapabilityRegistry",
       "Capsule",
       "CapsuleError",
+      "DEFAULT_LEASE_TTL_MS",
       "DEFAULT_LIMITS",
+      "DEFAULT_MAX_CHECKPOINT_BYTES",
       "DEFAULT_POOL_OPTIONS",
       "INPUT_CAPABILITY_ID",
       "JOURNAL_STATES",
-      "JournalWaiters",
-      "MAX_JOURNAL_KEY_LENGTH",
       "MemoryPromiseStore",
       "PROTOCOL_VERSION",
       "SECURITY_LEVELS",
@@ -55,28 +55,14 @@ test('the runtime exports of @capsule/core are exactly these', () => {
       "SecurityPolicy",
       "Session",
       "SessionPool",
-      "callKey",
-      "canonicalHash",
-      "canonicalJson",
       "capsuleConfigSchema",
-      "checkResettle",
       "compareLevels",
-      "decodeJournalValue",
-      "decodeOutcome",
-      "encodeJournalValue",
-      "encodeSettlement",
-      "executionWaitKey",
       "findCapsuleConfig",
-      "hashCode",
       "isCapsuleError",
-      "journalErrors",
-      "journalInput",
       "loadCapsuleConfig",
       "memoryJournal",
-      "parseJournalState",
       "probePythonInterpreter",
       "probeSandbox",
-      "promiseWaitKey",
       "readCapsuleConfigFile",
       "redactForAudit",
       "systemClock",
@@ -98,14 +84,19 @@ test('the type exports of @capsule/core are exactly these', () => {
       "CapsuleErrorOptions",
       "CapsuleInfo",
       "CapsuleOptions",
+      "Checkpoint",
+      "CheckpointHeader",
       "CheckpointInit",
       "CheckpointRecord",
+      "CheckpointRefusal",
       "Clock",
       "CodecName",
       "Created",
       "DisplayOutput",
+      "DurableExecutionFacts",
+      "DurableExecutionResult",
+      "DurableRunOptions",
       "DurableSessionRecord",
-      "EncodedSettlement",
       "ExecuteOptions",
       "ExecutionEvent",
       "ExecutionInit",
@@ -125,7 +116,6 @@ test('the type exports of @capsule/core are exactly these', () => {
       "JournalInfo",
       "JournalState",
       "JournalWaitOptions",
-      "JournalWaitersHooks",
       "Lease",
       "LeaseClaim",
       "LeaseToken",
@@ -150,8 +140,12 @@ test('the type exports of @capsule/core are exactly these', () => {
       "ProviderModuleEntry",
       "PythonError",
       "PythonInterpreterInfo",
+      "RecoveredSession",
+      "RecoveryReport",
       "RegisteredCapability",
       "RejectedJournalState",
+      "ReplayDivergence",
+      "RestoreReport",
       "SandboxMode",
       "SandboxMount",
       "SandboxProbe",
@@ -165,6 +159,7 @@ test('the type exports of @capsule/core are exactly these', () => {
       "Settled",
       "SettledFields",
       "Settlement",
+      "UnconsumedCall",
     ]
   `)
 })
@@ -231,6 +226,42 @@ test('the package exports both entries, from source under the @capsule/source co
     '@capsule/source': './src/sandbox/index.ts',
     types: './dist/sandbox/index.d.ts',
     default: './dist/sandbox/index.js',
+  })
+})
+
+test('the runtime exports of @capsule/core/journal (for journal implementations) are exactly these', async () => {
+  const journal = await import('../src/journal/index.js')
+  expect(Object.keys(journal).sort()).toMatchInlineSnapshot(`
+    [
+      "CallOrdinals",
+      "JOURNAL_STATES",
+      "JournalWaiters",
+      "MAX_JOURNAL_KEY_LENGTH",
+      "callKey",
+      "canonicalHash",
+      "canonicalJson",
+      "checkResettle",
+      "decodeJournalValue",
+      "decodeOutcome",
+      "encodeJournalValue",
+      "encodeSettlement",
+      "executionWaitKey",
+      "hashCode",
+      "journalErrors",
+      "journalInput",
+      "memoryJournal",
+      "parseJournalState",
+      "promiseWaitKey",
+    ]
+  `)
+})
+
+test('the package exports the journal toolkit as @capsule/core/journal', () => {
+  const manifest = JSON.parse(readFileSync(path.resolve(SRC, '../package.json'), 'utf8'))
+  expect(manifest.exports['./journal']).toEqual({
+    '@capsule/source': './src/journal/index.ts',
+    types: './dist/journal/index.d.ts',
+    default: './dist/journal/index.js',
   })
 })
 

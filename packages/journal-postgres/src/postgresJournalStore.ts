@@ -1,30 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import {
-  type CallInit,
-  type CallRecord,
-  type CheckpointInit,
-  type CheckpointRecord,
-  type Created,
-  checkResettle,
-  type DurableSessionRecord,
-  type EncodedSettlement,
-  type ExecutionInit,
-  type ExecutionRecord,
-  encodeJournalValue,
-  executionWaitKey,
-  type HitlPromiseFilter,
-  type HitlPromiseInit,
-  type HitlPromiseRecord,
-  hashCode,
-  journalErrors,
-  type Lease,
-  type LeaseClaim,
-  type LeaseToken,
-  parseJournalState,
-  promiseWaitKey,
-  type SessionInit,
-  type Settled,
-} from '@capsule/core'
+import { type CallInit, type CallRecord, type CheckpointInit, type CheckpointRecord, type Created, type DurableSessionRecord, type ExecutionInit, type ExecutionRecord, type HitlPromiseFilter, type HitlPromiseInit, type HitlPromiseRecord, type Lease, type LeaseClaim, type LeaseToken, type SessionInit, type Settled } from '@capsule/core'
+import { checkResettle, type EncodedSettlement, encodeJournalValue, executionWaitKey, hashCode, journalErrors, parseJournalState, promiseWaitKey } from '@capsule/core/journal'
 import type pg from 'pg'
 import {
   callRecord,

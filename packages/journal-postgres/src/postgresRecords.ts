@@ -1,14 +1,5 @@
-import {
-  type CallRecord,
-  type CheckpointRecord,
-  type DurableSessionRecord,
-  decodeJournalValue,
-  decodeOutcome,
-  type ExecutionRecord,
-  type HitlPromiseRecord,
-  type Lease,
-  parseJournalState,
-} from '@capsule/core'
+import { type CallRecord, type CheckpointRecord, type DurableSessionRecord, type ExecutionRecord, type HitlPromiseRecord, type Lease } from '@capsule/core'
+import { decodeJournalValue, decodeOutcome, parseJournalState } from '@capsule/core/journal'
 
 /** A row as pg returns it (bigint columns arrive as strings). */
 export type Row = Record<string, unknown>

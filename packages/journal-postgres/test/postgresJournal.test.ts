@@ -1,4 +1,5 @@
-import { canonicalHash, isCapsuleError, type Journal } from '@capsule/core'
+import { isCapsuleError, type Journal } from '@capsule/core'
+import { canonicalHash } from '@capsule/core/journal'
 import { afterEach, describe, expect, test } from 'vitest'
 import { POSTGRES_SCHEMA_VERSION, postgresJournal } from '../src/index.js'
 import { adminQuery, POSTGRES_URL, postgresUnavailable, uniqueSchema } from './postgresTestServer.js'

@@ -66,7 +66,7 @@ describe('checkpoints', () => {
   test('a tampered, truncated, foreign or other-key checkpoint is refused before it reaches a worker', async () => {
     const { bytes } = await source.checkpoint()
     const tampered = Uint8Array.from(bytes)
-    tampered[tampered.length >> 1] ^= 1
+    tampered[tampered.length >> 1] = (tampered[tampered.length >> 1] ?? 0) ^ 1
     const other = new Capsule({ python: defaultPython.python, sandbox: 'none', checkpointKey: randomBytes(32) })
     capsules.push(other)
     const attempts: [Capsule, Uint8Array][] = [

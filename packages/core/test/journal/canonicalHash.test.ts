@@ -1,11 +1,4 @@
-import {
-  CallOrdinals,
-  callKey,
-  canonicalHash,
-  canonicalJson,
-  decodeJournalValue,
-  encodeJournalValue,
-} from '@capsule/core'
+import { CallOrdinals, callKey, canonicalHash, canonicalJson, decodeJournalValue, encodeJournalValue } from '@capsule/core/journal'
 import { Decoder, Encoder } from '@msgpack/msgpack'
 import { describe, expect, test } from 'vitest'
 
