@@ -1,4 +1,5 @@
 // Every benchmark `pnpm bench` knows, in the order they run (the issue targets first). Add one here.
+import { checkpointBench } from './checkpointBench.js'
 import { durabilityBench } from './durabilityBench.js'
 import { fetchBench } from './fetchBench.js'
 import { pipelineBench } from './pipelineBench.js'
@@ -17,4 +18,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   poolBench,
   scienceBench,
   durabilityBench,
+  checkpointBench,
 ]
