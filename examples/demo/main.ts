@@ -12,6 +12,7 @@ import {
 } from '@capsule/core'
 import { kvProvider } from '@capsule/example-kv-provider'
 import { fsProvider } from '@capsule/providers-fs'
+import { durableSection } from './durable.js'
 
 const CELLS: Array<[title: string, code: string]> = [
   ['a value', 'x = 40\nx + 2'],
@@ -92,6 +93,10 @@ async function main(): Promise<void> {
       console.log(indent(code, '  >>> '))
       show(await session.run(code))
     }
+    const title = 'a durable session: its host killed mid-cell, recovered by another'
+    console.log(`── ${title} ${'─'.repeat(Math.max(0, 60 - title.length))}`)
+    const { providers: _providers, onInput: _onInput, ...hostOptions } = options
+    await durableSection({ ...hostOptions, sandbox: capsule.sandbox })
   } finally {
     await capsule.close()
     await rm(workspace, { recursive: true, force: true })
