@@ -37,7 +37,8 @@ def take_checkpoint(worker, request_id):
     for part in parts:
         view = memoryview(part).cast("B")
         for at in range(0, len(view), CHUNK_BYTES):
-            chunk = bytes(view[at : at + CHUNK_BYTES])
+            # A view, not a copy: the frame is encoded before send() returns, and nothing runs meanwhile.
+            chunk = view[at : at + CHUNK_BYTES]
             total += len(chunk)
             sender.send({"type": "checkpoint_chunk", "id": request_id, "data": chunk})
     sender.send(
@@ -75,7 +76,7 @@ def restore_checkpoint(worker, request_id, payload):
 class RestoreAssembly:
     """Gathers one restore's chunks on the reading thread; the host announced the total first."""
 
-    __slots__ = ("id", "total", "buffer")
+    __slots__ = ("id", "total", "buffer", "received")
 
     def __init__(self, message):
         request_id, total = message.get("id"), message.get("bytes")
@@ -83,14 +84,18 @@ class RestoreAssembly:
             raise ProtocolError("restore needs an integer id and byte count")
         self.id = request_id
         self.total = total
-        self.buffer = bytearray()
+        # Sized once: growing a bytearray chunk by chunk copies a large checkpoint several times over.
+        self.buffer = bytearray(total)
+        self.received = 0
 
     def add(self, message):
         """Add one ``restore_chunk``; True once every byte has arrived."""
         data = message.get("data")
         if message.get("id") != self.id or not isinstance(data, (bytes, bytearray)):
             raise ProtocolError("restore_chunk needs the restore's id and bytes")
-        if len(self.buffer) + len(data) > self.total:
+        end = self.received + len(data)
+        if end > self.total:
             raise ProtocolError("restore_chunk goes past the announced size")
-        self.buffer += data
-        return len(self.buffer) == self.total
+        self.buffer[self.received : end] = data
+        self.received = end
+        return end == self.total

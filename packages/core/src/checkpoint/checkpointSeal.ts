@@ -49,15 +49,28 @@ export interface OpenedCheckpoint {
   payload: Uint8Array
 }
 
-/** Seal `payload` with `header` under `key` (HMAC-SHA256). */
-export function sealCheckpoint(header: CheckpointHeader, payload: Uint8Array, key: Uint8Array): Uint8Array {
+/**
+ * Seal `payload` with `header` under `key` (HMAC-SHA256). The payload may be given as the chunks it
+ * arrived in: they are copied once, straight into the sealed buffer.
+ */
+export function sealCheckpoint(
+  header: CheckpointHeader,
+  payload: Uint8Array | readonly Uint8Array[],
+  key: Uint8Array,
+): Uint8Array {
+  const chunks = payload instanceof Uint8Array ? [payload] : payload
+  const payloadBytes = chunks.reduce((total, chunk) => total + chunk.byteLength, 0)
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8')
-  const body = Buffer.allocUnsafe(FIXED_BYTES + headerBytes.length + payload.byteLength + MAC_BYTES)
+  const body = Buffer.allocUnsafe(FIXED_BYTES + headerBytes.length + payloadBytes + MAC_BYTES)
   MAGIC.copy(body, 0)
   body.writeUInt32BE(CHECKPOINT_FORMAT, MAGIC.length)
   body.writeUInt32BE(headerBytes.length, MAGIC.length + 4)
   headerBytes.copy(body, FIXED_BYTES)
-  body.set(payload, FIXED_BYTES + headerBytes.length)
+  let at = FIXED_BYTES + headerBytes.length
+  for (const chunk of chunks) {
+    body.set(chunk, at)
+    at += chunk.byteLength
+  }
   const macAt = body.length - MAC_BYTES
   mac(key, body.subarray(0, macAt)).copy(body, macAt)
   return body

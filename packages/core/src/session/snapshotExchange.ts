@@ -7,7 +7,8 @@ const RESTORE_CHUNK_BYTES = 512 * 1024
 
 /** What the worker made of its namespace: the payload to seal, and what it says about the names. */
 export interface CheckpointCapture {
-  payload: Uint8Array
+  /** The payload in the chunks it arrived in: sealing copies them once, so they are never concatenated. */
+  payload: Uint8Array[]
   python: string
   hashSeed: string
   names: { data: string[]; redefined: string[]; lost: { name: string; reason: string }[] }
@@ -104,10 +105,8 @@ export class SnapshotExchange<T extends CheckpointCapture | RestoreReport> {
         if (this.#kind !== 'checkpoint' || message.bytes !== this.#received) {
           throw this.#protocol('a checkpoint whose size does not match its chunks')
         }
-        const payload = Buffer.concat(this.#chunks, this.#received)
-        this.#chunks.length = 0
         const capture: CheckpointCapture = {
-          payload,
+          payload: this.#chunks.splice(0),
           python: message.python,
           hashSeed: message.hashSeed,
           names: message.names,
