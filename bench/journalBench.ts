@@ -2,12 +2,15 @@
 // and settled before its result reaches Python, so one call is a beginCall and a settleCall. Measured
 // alone (the latency a sync call in Python waits for) and gathered (many calls in flight, as
 // `asyncio.gather` makes them: what group commit is for), plus reading back 1,000 recorded calls (what a
-// recovery reads). The floor is the memory journal, measured in the same run.
+// recovery reads). The floor is the memory journal, measured in the same run. Then the same end to end:
+// sync calls of durable sessions on memory and SQLite, and a recovery of 1,000 recorded calls.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { type Journal, memoryJournal } from '../packages/core/src/index.js'
+import { defineCapability, defineProvider } from '@capsule/provider-sdk'
+import { z } from 'zod'
+import { Capsule, type Journal, memoryJournal, type Session } from '../packages/core/src/index.js'
 import { canonicalHash } from '../packages/core/src/journal/index.js'
 import { postgresJournal } from '../packages/journal-postgres/src/index.js'
 import { sqliteJournal } from '../packages/journal-sqlite/src/index.js'
@@ -195,4 +198,94 @@ export async function runJournalBench(options: JournalBenchOptions = {}): Promis
   for (const target of targets) measured.push(await measure(target, settings))
   const floor = measured[0]!.callP50Micros
   return measured.map((result) => ({ ...result, callRatioToMemory: result.callP50Micros / floor }))
+}
+
+/** A durable session's figures: sync calls journaled on memory and on SQLite, and a recovery's time. */
+export interface DurableSessionBenchResult {
+  /** Median µs of a sync capability call in a durable session on the memory journal, timed in Python. */
+  readonly memoryCallP50Micros: number
+  /** The same on SQLite (synchronous NORMAL). */
+  readonly sqliteCallP50Micros: number
+  /** ms for `capsule.session({ key })` to take up a session with 1,000 recorded calls in a fresh host. */
+  readonly recover1000CallsMs: number
+}
+
+const noopProvider = defineProvider({
+  name: 'bench',
+  version: '1.0.0',
+  capabilities: [
+    defineCapability({
+      name: 'noop',
+      level: 'sandbox',
+      description: 'Return at once.',
+      input: z.object({}),
+      output: z.null(),
+      handler: () => null,
+    }),
+  ],
+})
+
+async function pythonTimes(session: Session, count: number): Promise<number[]> {
+  const code = [
+    'import time as _t, json as _j',
+    '_ts = []',
+    `for _ in range(${count}):`,
+    '    _s = _t.perf_counter(); noop(); _ts.append(_t.perf_counter() - _s)',
+    'print(_j.dumps([round(x * 1e6, 3) for x in _ts]))',
+  ].join('\n')
+  const result = await session.run(code)
+  if (result.status !== 'ok') throw new Error(`bench cell failed: ${result.error?.evalue}`)
+  return JSON.parse(result.stdout) as number[]
+}
+
+/**
+ * Durable sessions end to end: sync calls in rounds alternating between a session on the memory journal and
+ * one on SQLite (so load falls on both), then a session whose cell made 1,000 calls taken up by a new host
+ * (a fresh worker, the cell replayed with every call answered from the journal).
+ */
+export async function runDurableSessionBench(options: {
+  python: string
+  calls: number
+}): Promise<DurableSessionBenchResult> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'capsule-durable-bench-'))
+  const file = path.join(dir, 'journal.db')
+  const open = (journal: Journal, hostId = 'bench') =>
+    new Capsule({ python: options.python, sandbox: 'none', providers: [noopProvider], journal, hostId })
+  const memory = open(memoryJournal())
+  const sqlite = open(sqliteJournal({ path: file }))
+  try {
+    const sessions = [await memory.session({ key: 'm' }), await sqlite.session({ key: 's' })] as const
+    const times: [number[], number[]] = [[], []]
+    const round = Math.max(10, Math.floor(options.calls / 5))
+    for (let done = 0; done < options.calls; done += round) {
+      for (const index of [0, 1] as const) times[index].push(...(await pythonTimes(sessions[index], round)))
+    }
+    const median = (values: number[]) =>
+      percentile(
+        [...values].sort((a, b) => a - b),
+        50,
+      )
+    const recorded = await sqlite.session({ key: 'recover-me' })
+    const made = await recorded.run('for _ in range(1000):\n    noop()')
+    if (made.status !== 'ok') throw new Error(`bench cell failed: ${made.error?.evalue}`)
+    await sqlite.close()
+    const again = open(sqliteJournal({ path: file }))
+    try {
+      const started = performance.now()
+      const session = await again.session({ key: 'recover-me' })
+      const recoverMs = performance.now() - started
+      if ((await session.run('1')).status !== 'ok') throw new Error('the recovered session does not run')
+      return {
+        memoryCallP50Micros: median(times[0]),
+        sqliteCallP50Micros: median(times[1]),
+        recover1000CallsMs: recoverMs,
+      }
+    } finally {
+      await again.close()
+    }
+  } finally {
+    await memory.close()
+    await sqlite.close()
+    await rm(dir, { recursive: true, force: true })
+  }
 }
