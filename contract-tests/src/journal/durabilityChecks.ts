@@ -1,4 +1,4 @@
-import { type Journal } from '@capsule/core'
+import type { Journal } from '@capsule/core'
 import { canonicalHash } from '@capsule/core/journal'
 import { expect } from 'vitest'
 import {

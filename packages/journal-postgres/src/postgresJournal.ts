@@ -1,6 +1,22 @@
 // Closed ─open()→ Open ─close()→ Closed (final); an open that cannot reach the server may be retried
-import { CapsuleError, isCapsuleError, type Journal, type JournalInfo, type JournalState, type JournalWaitOptions, type LeaseToken } from '@capsule/core'
-import { callKey, encodeSettlement, executionWaitKey, JournalWaiters, journalErrors, journalInput, promiseWaitKey } from '@capsule/core/journal'
+import {
+  CapsuleError,
+  isCapsuleError,
+  type Journal,
+  type JournalInfo,
+  type JournalState,
+  type JournalWaitOptions,
+  type LeaseToken,
+} from '@capsule/core'
+import {
+  callKey,
+  encodeSettlement,
+  executionWaitKey,
+  JournalWaiters,
+  journalErrors,
+  journalInput,
+  promiseWaitKey,
+} from '@capsule/core/journal'
 import pg from 'pg'
 import { mapPostgresError } from './postgresErrors.js'
 import { PostgresJournalStore } from './postgresJournalStore.js'

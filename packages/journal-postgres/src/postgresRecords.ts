@@ -1,4 +1,11 @@
-import { type CallRecord, type CheckpointRecord, type DurableSessionRecord, type ExecutionRecord, type HitlPromiseRecord, type Lease } from '@capsule/core'
+import type {
+  CallRecord,
+  CheckpointRecord,
+  DurableSessionRecord,
+  ExecutionRecord,
+  HitlPromiseRecord,
+  Lease,
+} from '@capsule/core'
 import { decodeJournalValue, decodeOutcome, parseJournalState } from '@capsule/core/journal'
 
 /** A row as pg returns it (bigint columns arrive as strings). */

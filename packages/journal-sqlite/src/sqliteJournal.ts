@@ -1,7 +1,15 @@
 // Closed ─open()→ Open ─close()→ Closed (final); an open that fails stays failed with its error
 import { closeSync, openSync } from 'node:fs'
 import { CapsuleError, type Journal, type JournalInfo, type LeaseToken } from '@capsule/core'
-import { callKey, encodeSettlement, executionWaitKey, JournalWaiters, journalErrors, journalInput, promiseWaitKey } from '@capsule/core/journal'
+import {
+  callKey,
+  encodeSettlement,
+  executionWaitKey,
+  JournalWaiters,
+  journalErrors,
+  journalInput,
+  promiseWaitKey,
+} from '@capsule/core/journal'
 import Database from 'better-sqlite3'
 import { mapSqliteError } from './sqliteErrors.js'
 import { SqliteJournalStore } from './sqliteJournalStore.js'

@@ -1,6 +1,34 @@
 import { randomUUID } from 'node:crypto'
-import { type CallInit, type CallRecord, type CheckpointInit, type CheckpointRecord, type Created, type DurableSessionRecord, type ExecutionInit, type ExecutionRecord, type HitlPromiseFilter, type HitlPromiseInit, type HitlPromiseRecord, type Lease, type LeaseClaim, type LeaseToken, type SessionInit, type Settled } from '@capsule/core'
-import { checkResettle, decodeJournalValue, decodeOutcome, type EncodedSettlement, encodeJournalValue, executionWaitKey, hashCode, journalErrors, parseJournalState, promiseWaitKey } from '@capsule/core/journal'
+import type {
+  CallInit,
+  CallRecord,
+  CheckpointInit,
+  CheckpointRecord,
+  Created,
+  DurableSessionRecord,
+  ExecutionInit,
+  ExecutionRecord,
+  HitlPromiseFilter,
+  HitlPromiseInit,
+  HitlPromiseRecord,
+  Lease,
+  LeaseClaim,
+  LeaseToken,
+  SessionInit,
+  Settled,
+} from '@capsule/core'
+import {
+  checkResettle,
+  decodeJournalValue,
+  decodeOutcome,
+  type EncodedSettlement,
+  encodeJournalValue,
+  executionWaitKey,
+  hashCode,
+  journalErrors,
+  parseJournalState,
+  promiseWaitKey,
+} from '@capsule/core/journal'
 import type Database from 'better-sqlite3'
 
 type Row = Record<string, unknown>

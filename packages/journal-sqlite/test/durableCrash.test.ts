@@ -1,7 +1,7 @@
 // Durable sessions on a real SQLite file, with real host processes killed mid-cell and recovered by others.
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { beforeAll, describe, expect, test } from 'vitest'
 import { appendingCell, effectsDir, startHost, until } from '../../core/test/durable/hostProcess.js'
 import { sqliteJournal } from '../src/index.js'
 

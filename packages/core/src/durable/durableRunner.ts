@@ -112,7 +112,6 @@ export class DurableRunner {
     onExecution?: OnExecution,
   ): Promise<DurableExecutionResult> {
     const { journal, lease } = this.#deps
-    let result: ExecutionResult
     let ledger: ExecutionLedger
     try {
       await journal.startExecution(lease.token, record.id)
@@ -122,7 +121,7 @@ export class DurableRunner {
       onExecution?.(undefined)
       throw error
     }
-    result = await this.#runIn(ledger, record.code, options, onExecution)
+    const result = await this.#runIn(ledger, record.code, options, onExecution)
     const facts: DurableExecutionFacts = {
       executionId: record.id,
       sequence: record.sequence,

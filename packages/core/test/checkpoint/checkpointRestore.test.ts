@@ -43,14 +43,20 @@ describe('checkpoints', () => {
     const expectedNext = (await source.run('random.random()')).value?.['text/plain']
     const restored = await capsule().session({ restore: checkpoint.bytes })
     const report = restored.lastRestore!
-    expect(report.redefined).toEqual(expect.arrayContaining(['Point', 'make_scale', 'json', 'collections', 'root']))
-    expect(report.restored).toEqual(expect.arrayContaining(['data', 'alias', 'triple', 'square', 'echoer', 'counter']))
+    expect(report.redefined).toEqual(
+      expect.arrayContaining(['Point', 'make_scale', 'json', 'collections', 'root']),
+    )
+    expect(report.restored).toEqual(
+      expect.arrayContaining(['data', 'alias', 'triple', 'square', 'echoer', 'counter']),
+    )
     const check = await restored.run(
       '(data["nested"]["p"].norm(), triple(5), square(4), alias is data, data["blob"], echoer("hi"), counter["l"], json.dumps([1]))',
     )
     expect(check.value?.['text/plain']).toBe("(5.0, 15, 16, True, b'\\x00\\xff', 'hi', 2, '[1]')")
     expect((await restored.run('random.random()')).value?.['text/plain']).toBe(expectedNext)
-    const seen = await restored.run('import capsule\nr = capsule.last_restore()\n(sorted(x["name"] for x in r["lost"]) if r else None)')
+    const seen = await restored.run(
+      'import capsule\nr = capsule.last_restore()\n(sorted(x["name"] for x in r["lost"]) if r else None)',
+    )
     expect(seen.value?.['text/plain']).toBe("['gen', 'handle']")
   })
 
@@ -67,7 +73,11 @@ describe('checkpoints', () => {
     const { bytes } = await source.checkpoint()
     const tampered = Uint8Array.from(bytes)
     tampered[tampered.length >> 1] = (tampered[tampered.length >> 1] ?? 0) ^ 1
-    const other = new Capsule({ python: defaultPython.python, sandbox: 'none', checkpointKey: randomBytes(32) })
+    const other = new Capsule({
+      python: defaultPython.python,
+      sandbox: 'none',
+      checkpointKey: randomBytes(32),
+    })
     capsules.push(other)
     const attempts: [Capsule, Uint8Array][] = [
       [capsule(), tampered],

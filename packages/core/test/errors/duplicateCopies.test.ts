@@ -32,7 +32,7 @@ describe('errors from a second copy of their package', () => {
     expect(sandbox.SandboxError).not.toBe(SandboxError)
     const error = new capability.CapabilityError('DENIED', 'no')
     expect(Object.getPrototypeOf(error)).not.toBe(CapabilityError.prototype)
-    expect(CapabilityError.prototype.isPrototypeOf(error)).toBe(false)
+    expect(Object.prototype.isPrototypeOf.call(CapabilityError.prototype, error)).toBe(false)
   })
 
   test('a CapsuleError of either copy is `instanceof CapsuleError` of the other, and isCapsuleError', () => {

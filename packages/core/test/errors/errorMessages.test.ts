@@ -87,9 +87,11 @@ describe('error messages', () => {
   test('the scan catches a code at the start, in the middle or bracketed, and skips the code argument', () => {
     const sample = [
       "new CapsuleError('LIMIT_EXCEEDED', `LIMIT_EXCEEDED: cpu — too much`)",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: source text for the scanner, never evaluated
       "throw new CapabilityError('DENIED', `host ${host} refused (DENIED by policy)`, { details: { code: 'X' } })",
       "new Error('[E_BAD_THING] oops')",
       "new SandboxError('SANDBOX_UNAVAILABLE', 'bwrap is missing')",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: source text for the scanner, never evaluated
       "new CapsuleError(exit === 127 ? 'PYTHON_NOT_FOUND' : 'PYTHON_UNSUPPORTED', `no ${python}`)",
     ].join('\n')
     const texts = errorMessageTexts('sample.ts', sample).map((found) => found.text)

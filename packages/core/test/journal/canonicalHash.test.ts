@@ -1,4 +1,11 @@
-import { CallOrdinals, callKey, canonicalHash, canonicalJson, decodeJournalValue, encodeJournalValue } from '@capsule/core/journal'
+import {
+  CallOrdinals,
+  callKey,
+  canonicalHash,
+  canonicalJson,
+  decodeJournalValue,
+  encodeJournalValue,
+} from '@capsule/core/journal'
 import { Decoder, Encoder } from '@msgpack/msgpack'
 import { describe, expect, test } from 'vitest'
 
