@@ -1,9 +1,10 @@
 // Durable sessions on a real SQLite file: in-doubt calls, input() and executions answered across processes,
 // and the policy checked again on replay.
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
-import { valueSettlement } from '../../core/src/durable/inDoubt.js'
+import { RETRY_SETTLEMENT, valueSettlement } from '../../core/src/durable/inDoubt.js'
 import { appendingCell, effectsDir, startHost, until } from '../../core/test/durable/hostProcess.js'
 import { sqliteJournal } from '../src/index.js'
 
@@ -57,6 +58,36 @@ describe('durable sessions across processes on one SQLite file', () => {
       const [result] = report.sessions[0]!.completed
       expect(result).toMatchObject({ status: 'ok', value: '[1, 2, 3]', durable: { recovered: true } })
       expect(here.lines()).toEqual(['line 0', 'line 1', 'line 2'])
+    })
+  }, 90_000)
+
+  test('an in-doubt call settled "retry" runs again with the same idempotency key', async () => {
+    await withPlace(async (here) => {
+      const host = startHost(HOST, ['run', 'user-4', appendingCell(2, 0.05)], {
+        ...here.env,
+        KILL_ON_CALL: '1',
+      })
+      expect((await host.exited).signal).toBe('SIGKILL')
+      const recovering = startHost(HOST, ['recover'], here.env)
+      await until(
+        async () => (await here.journal.listPromises({ kind: 'in_doubt', state: 'pending' })).length > 0,
+      )
+      const [inDoubt] = await here.journal.listPromises({ kind: 'in_doubt', state: 'pending' })
+      await here.journal.settlePromise(inDoubt!.id, RETRY_SETTLEMENT)
+      const report = (await recovering.next()) as Report
+      await recovering.exited
+      // The person chose to run it again: the first append happened twice, as they were told it might.
+      expect(report.sessions[0]!.completed[0]).toMatchObject({ status: 'ok', value: '[2, 3]' })
+      expect(here.lines()).toEqual(['line 0', 'line 0', 'line 1'])
+      const keys = readFileSync(`${here.file}.keys`, 'utf8').split('\n').filter(Boolean)
+      expect(keys[1]).toBe(keys[0])
+      expect(keys[2]).not.toBe(keys[0])
+      const [execution] = await here.journal.listExecutions('user-4')
+      const calls = await here.journal.listCalls(execution!.id)
+      expect(calls.map((call) => [call.ordinal, call.state])).toEqual([
+        [0, 'resolved'],
+        [0, 'resolved'],
+      ])
     })
   }, 90_000)
 
