@@ -22,6 +22,7 @@ import { TOKENS } from './di/tokens.js'
 import { DurableCallRecorder } from './durable/durableCallRecorder.js'
 import type { DurableExecutionResult } from './durable/durableRunner.js'
 import { DEFAULT_LEASE_TTL_MS, DurableSessions, type OpenDurableSession } from './durable/durableSessions.js'
+import { type JournalPromiseControl, journalPromises } from './durable/journalPromises.js'
 import type { RecoveryReport } from './durable/recovery.js'
 import { CapsuleError } from './errors.js'
 import type { Journal, JournalWaitOptions } from './journal/journal.js'
@@ -109,6 +110,8 @@ export class Capsule {
   readonly #durable: DurableSessions<Session>
   /** The options each durable key was last opened with (recovery reopens keys with the defaults). */
   readonly #durableOptions = new Map<string, SessionOptions & { policy?: SecurityPolicy }>()
+  /** The journal's HITL promises (durable `input()`s, in-doubt calls), settled from any process or host. */
+  readonly journalPromises: JournalPromiseControl
   /** Durable executions, from any process on the journal. */
   readonly executions: {
     /** Resolves with the execution's result once it is final, whichever host runs it. */
@@ -182,6 +185,7 @@ export class Capsule {
         this.#createSession(this.#durableOptions.get(request.key) ?? {}, undefined, request),
     })
     this.executions = { wait: (id, waitOptions) => this.#durable.wait(id, waitOptions) }
+    this.journalPromises = journalPromises(this.#journal)
     this.#poolOptions = { ...DEFAULT_POOL_OPTIONS, ...options.pool }
     // Last: with pool.min > 0 the pool starts warm sessions right away.
     this.#pool = new SessionPool(

@@ -34,6 +34,7 @@ export type {
 } from './durable/durableRunner.js'
 export { DEFAULT_LEASE_TTL_MS } from './durable/durableSessions.js'
 export type { ReplayDivergence, UnconsumedCall } from './durable/executionLedger.js'
+export type { JournalPromiseControl } from './durable/journalPromises.js'
 export type { RecoveredSession, RecoveryReport } from './durable/recovery.js'
 export type { CapsuleErrorCode, CapsuleErrorOptions } from './errors.js'
 export { CAPSULE_ERROR_CODES, CapsuleError, isCapsuleError } from './errors.js'

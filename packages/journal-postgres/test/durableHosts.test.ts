@@ -59,8 +59,12 @@ describe.skipIf(unavailable !== undefined)('durable sessions on one PostgreSQL, 
     const [execution] = await here.journal.listExecutions('user-1')
     const waiting = startHost(HOST, ['wait', execution!.id], here.env('host-c'))
     await waiting.next((line) => line === 'ready')
-    const [question] = await here.journal.listPromises({ kind: 'input', state: 'pending' })
-    await here.journal.settlePromise(question!.id, { state: 'resolved', value: 'grace' })
+    // This process is another host: it answers through its own Capsule on the same journal.
+    const answering = new Capsule({ sandbox: 'none', journal: here.journal, hostId: 'host-b' })
+    cleanups.push(() => answering.close())
+    const [question] = await answering.journalPromises.list({ kind: 'input' })
+    expect(question!.payload).toMatchObject({ prompt: 'who? ' })
+    await answering.journalPromises.resolve(question!.id, 'grace')
     expect(await asking.next()).toMatchObject({ status: 'ok', value: "'GRACE'" })
     expect(await waiting.next()).toMatchObject({
       status: 'ok',

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
-import { RETRY_SETTLEMENT, valueSettlement } from '../../core/src/durable/inDoubt.js'
+import { RETRY_SETTLEMENT } from '../../core/src/durable/inDoubt.js'
+import { Capsule } from '../../core/src/index.js'
 import { appendingCell, effectsDir, startHost, until } from '../../core/test/durable/hostProcess.js'
 import { sqliteJournal } from '../src/index.js'
 
@@ -52,7 +53,13 @@ describe('durable sessions across processes on one SQLite file', () => {
       const [inDoubt] = await here.journal.listPromises({ kind: 'in_doubt', state: 'pending' })
       expect(inDoubt!.payload).toMatchObject({ capability: 'ledger.append', ordinal: 0 })
       // A person looked at the file: the append happened, and the file then had 2 lines.
-      await here.journal.settlePromise(inDoubt!.id, valueSettlement(2))
+      const other = new Capsule({ sandbox: 'none', journal: here.journal, hostId: 'operator' })
+      await expect(other.journalPromises.retry('in_doubt:nope')).rejects.toMatchObject({
+        code: 'UNKNOWN_PROMISE',
+      })
+      expect((await other.journalPromises.list({ kind: 'in_doubt' })).map((p) => p.id)).toEqual([inDoubt!.id])
+      await other.journalPromises.resolve(inDoubt!.id, 2)
+      await other.close()
       const report = (await recovering.next()) as Report
       await recovering.exited
       const [result] = report.sessions[0]!.completed
@@ -102,7 +109,12 @@ describe('durable sessions across processes on one SQLite file', () => {
       await waiting.next((line) => line === 'ready')
       const [question] = await here.journal.listPromises({ kind: 'input', state: 'pending' })
       expect(question!.payload).toMatchObject({ prompt: 'who? ' })
-      await here.journal.settlePromise(question!.id, { state: 'resolved', value: 'ada' })
+      const other = new Capsule({ sandbox: 'none', journal: here.journal, hostId: 'operator' })
+      await expect(other.journalPromises.retry(question!.id)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      })
+      await other.journalPromises.resolve(question!.id, 'ada')
+      await other.close()
       expect(await asking.next()).toMatchObject({ status: 'ok', value: "'ADA'" })
       expect(await waiting.next()).toMatchObject({
         status: 'ok',
