@@ -2,15 +2,15 @@
 // mid-cell; this process then recovers the session from the journal and finishes the cell, and every side
 // effect has happened exactly once. `durable.ts host DIR` is the host process itself.
 import { spawn } from 'node:child_process'
-import { appendFileSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Capsule, type CapsuleOptions } from '@capsule/core'
-import { fsProvider } from '@capsule/providers-fs'
 // The demo reaches the SQLite journal through its sources (it does not depend on the package).
-import { sqliteJournal } from '../../packages/journal-sqlite/src/index.js'
+import { sqliteJournal } from '@capsule/journal-sqlite'
+import { fsProvider } from '@capsule/providers-fs'
 
 // Each order appended to a real file: a side effect anyone can count after the crash.
 const CELL = [

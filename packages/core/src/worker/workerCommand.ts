@@ -15,6 +15,7 @@ export const DEFAULT_WORKER_PATH = '/usr/local/bin:/usr/bin:/bin'
 // -I: ignore PYTHON* variables and user site; -S: skip site (its .pth processing costs tens of ms at start);
 // the probe's sys.path is handed over instead so installed packages still import.
 const BOOTSTRAP = 'import sys;sys.path.insert(0,sys.argv[1]);from capsule_worker.__main__ import main;main()'
+const SEEDED_BOOTSTRAP = `import sys;sys.path[:]=[p for p in sys.path if p];${BOOTSTRAP.slice('import sys;'.length)}`
 
 /** What a worker command is built from. */
 export interface WorkerCommandOptions {
@@ -39,6 +40,21 @@ export function buildWorkerCommand(options: WorkerCommandOptions): WorkerCommand
     CAPSULE_SYS_PATH: options.interpreter.sysPath.join(':'),
     PYTHONUNBUFFERED: '1',
   })
+  // A fixed hash seed (durable and restored sessions) must reach Python through PYTHONHASHSEED, which -I
+  // would ignore. Then -s -S stand in for -I: this env is built here from scratch, so every other PYTHON*
+  // variable is dropped instead of ignored, and the bootstrap drops the '' (cwd) entry -I would not add.
+  if (env.PYTHONHASHSEED !== undefined) {
+    for (const name of Object.keys(env)) {
+      if (name.startsWith('PYTHON') && name !== 'PYTHONHASHSEED' && name !== 'PYTHONUNBUFFERED')
+        delete env[name]
+    }
+    return {
+      command: options.interpreter.executable,
+      args: ['-s', '-S', '-c', SEEDED_BOOTSTRAP, workerRoot],
+      env,
+      cwd: options.cwd,
+    }
+  }
   return {
     command: options.interpreter.executable,
     args: ['-I', '-S', '-c', BOOTSTRAP, workerRoot],

@@ -86,13 +86,15 @@ describe('durable sessions', () => {
     const first = open()
     const session = await first.session({ key: 'user-7' })
     await session.run('a = append("x")\nb = [append("y") for _ in range(2)]')
-    await session.run('import random\nhashed = hash("capsule")')
+    const seeded = await session.run('import random\nhashed = hash("capsule")\nhashed')
     await first.close()
     expect(lines()).toEqual(['x', 'y', 'y'])
     const second = open()
     const again = await second.session({ key: 'user-7' })
     const result = await again.run('(a, b, hashed == hash("capsule"))')
     expect(result.value?.['text/plain']).toBe('(1, [2, 3], True)')
+    // The session's hash seed is fixed and recorded: a new worker hashes strings as the first did.
+    expect((await again.run('hash("capsule")')).value?.['text/plain']).toBe(seeded.value?.['text/plain'])
     expect(lines()).toEqual(['x', 'y', 'y'])
   })
 
