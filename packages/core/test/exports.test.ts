@@ -114,6 +114,7 @@ test('the type exports of @capsule/core are exactly these', () => {
       "InputHandler",
       "Journal",
       "JournalInfo",
+      "JournalPromiseControl",
       "JournalState",
       "JournalWaitOptions",
       "Lease",
