@@ -82,6 +82,11 @@ export function postgresJournal(options: PostgresJournalOptions): Journal {
     } catch (error) {
       throw map(error)
     }
+    // A connection cut between two queries of this transaction emits 'error' on the checked-out client (the
+    // pool listens only while a client is idle): unheard, that would crash the host. The failing query
+    // reports it instead.
+    const ignore = (): void => {}
+    client.on('error', ignore)
     try {
       await client.query(
         config.synchronousCommit
@@ -90,13 +95,16 @@ export function postgresJournal(options: PostgresJournalOptions): Journal {
       )
       const result = await work(client)
       await client.query('COMMIT')
+      client.off('error', ignore)
       client.release()
       return result
     } catch (error) {
       try {
         await client.query('ROLLBACK')
+        client.off('error', ignore)
         client.release()
       } catch {
+        // Destroyed, not returned: keep ignoring its last errors.
         client.release(true)
       }
       throw map(error)
