@@ -1,16 +1,20 @@
 // Starting ─ready→ Idle ⇄ Busy ─worker exit→ Dead ─execute()/restart()→ Starting;  any ─close()→ Closing → Closed
 import type { CallRouter, CallTable } from '../calls/callRouter.js'
 import { CapsuleError, isCapsuleError } from '../errors.js'
-import type { CapabilitySpec, HostMessage, SnapshotMessage, WorkerMessage } from '../protocol/messages.js'
+import type { CapabilitySpec, WorkerMessage } from '../protocol/messages.js'
 import type { Clock } from '../util/clock.js'
-import { exitSummary } from '../worker/exitSummary.js'
 import type { WorkerConnection } from '../worker/workerConnection.js'
-import { describeExit, type WorkerExit } from '../worker/workerProcess.js'
+import type { WorkerExit } from '../worker/workerProcess.js'
 import type { Execution, ExecutionTimeoutDetails } from './execution.js'
+import { ExecutionInterrupts } from './executionInterrupts.js'
+import { deliverOutput, type OutputMessage } from './executionOutput.js'
 import type { ExecutionEnd, ExecutionQueue } from './executionQueue.js'
 import type { Limits } from './limits.js'
 import type { SessionState, StartWorker } from './sessionTypes.js'
 import type { CheckpointCapture, RestoreReport, SnapshotExchange } from './snapshotExchange.js'
+import { SnapshotSlot } from './snapshotSlot.js'
+import { CALLS_END, type Ending, isIgnoredInterruptKill, workerLostError } from './workerEnding.js'
+import { workerInit } from './workerInit.js'
 
 /** What a supervisor is built from. */
 export interface WorkerSupervisorDeps {
@@ -25,20 +29,6 @@ export interface WorkerSupervisorDeps {
   onWorkerLost(): void
   /** The session has closed. */
   onClosed(): void
-}
-
-/** How a worker's work comes to an end; {@link WorkerSupervisor} settles all of it in one place. */
-type Ending =
-  | { kind: 'exit'; exit: WorkerExit }
-  | { kind: 'restart' }
-  | { kind: 'close' }
-  | { kind: 'destroy'; error: CapsuleError }
-
-const CALLS_END: Record<Ending['kind'], string> = {
-  exit: 'the worker is gone',
-  restart: 'the session was restarted',
-  close: 'the session is closed',
-  destroy: 'the session was destroyed',
 }
 
 const noop = (): void => {}
@@ -58,15 +48,21 @@ export class WorkerSupervisor {
   #table: CallTable | undefined
   #starting: Promise<void> | undefined
   #restarts = 0
-  #graceTimer: unknown
+  readonly #interrupts: ExecutionInterrupts
   #closeWaiter: (() => void) | undefined
   /** A checkpoint or restore under way: executions wait until it ends. */
-  #snapshot: SnapshotExchange<CheckpointCapture | RestoreReport> | undefined
+  readonly #snapshot = new SnapshotSlot()
 
   constructor(deps: WorkerSupervisorDeps) {
     this.#deps = deps
     this.#queue = deps.queue
     this.#router = deps.router
+    this.#interrupts = new ExecutionInterrupts({
+      clock: deps.clock,
+      limits: deps.limits,
+      queue: deps.queue,
+      router: deps.router,
+    })
   }
 
   get state(): SessionState {
@@ -95,7 +91,7 @@ export class WorkerSupervisor {
   /** Starts the next queued execution when the worker is idle (reviving a dead worker first). */
   pump(): void {
     const queue = this.#queue
-    if (this.#snapshot || queue.current || queue.queued === 0) return
+    if (this.#snapshot.active || queue.current || queue.queued === 0) return
     if (this.#state === 'dead') {
       this.#restarts += 1
       this.#startWorker().catch(noop)
@@ -124,43 +120,20 @@ export class WorkerSupervisor {
    */
   snapshot<T extends CheckpointCapture | RestoreReport>(exchange: SnapshotExchange<T>): Promise<T> {
     const worker = this.#worker
-    if (this.#snapshot || this.#queue.current || this.#state !== 'idle' || !worker?.isReady) {
+    if (this.#snapshot.active || this.#queue.current || this.#state !== 'idle' || !worker?.isReady) {
       exchange.fail(new CapsuleError('SESSION_BUSY', 'a checkpoint or restore needs an idle session'))
       return exchange.result
     }
-    this.#snapshot = exchange as unknown as SnapshotExchange<CheckpointCapture | RestoreReport>
     this.#state = 'busy'
-    try {
-      for (const frame of exchange.frames()) worker.send(frame)
-    } catch (error) {
-      exchange.fail(isCapsuleError(error) ? error : new CapsuleError('PROTOCOL_ERROR', String(error)))
-    }
-    const done = (): void => {
-      if (this.#snapshot !== (exchange as unknown)) return
-      this.#snapshot = undefined
+    return this.#snapshot.begin(exchange, worker, () => {
       if (this.#state === 'busy') this.#state = 'idle'
       this.pump()
-    }
-    exchange.result.then(done, done)
-    return exchange.result
+    })
   }
 
   /** Interrupts `execution`: its calls are cancelled, Python sees KeyboardInterrupt, and it is killed after the grace period. */
   interrupt(execution: Execution): void {
-    if (execution.done) return
-    execution.interrupted = true
-    if (this.#table) this.#router.cancel(this.#table, 'the execution was interrupted', execution)
-    this.#worker?.send({ type: 'interrupt', id: execution.protocolId })
-    if (this.#graceTimer !== undefined) return
-    const graceMs = this.#deps.limits.interruptGraceMs
-    this.#graceTimer = this.#deps.clock.setTimeout(() => {
-      this.#graceTimer = undefined
-      if (this.#queue.current !== execution || execution.done) return
-      // The code ignored the interrupt: kill the worker; its exit ends the execution as lost.
-      this.#worker?.kill(
-        new CapsuleError('CANCELLED', `the execution ignored the interrupt for ${graceMs} ms and was killed`),
-      )
-    }, graceMs)
+    this.#interrupts.interrupt(execution, this.#worker, this.#table)
   }
 
   /**
@@ -168,15 +141,7 @@ export class WorkerSupervisor {
    * waited for input(). False when `execution` is not the one running.
    */
   timeOut(execution: Execution, details: ExecutionTimeoutDetails): boolean {
-    if (this.#queue.current !== execution || execution.done) return false
-    if (execution.timedOut) return true
-    const waiting = this.#router.waitingInput(this.#table, execution)
-    execution.timedOut = true
-    execution.timeoutDetails = waiting
-      ? { ...details, waitingFor: 'input', prompt: waiting.input?.prompt ?? '' }
-      : details
-    this.interrupt(execution)
-    return true
+    return this.#interrupts.timeOut(execution, details, this.#worker, this.#table)
   }
 
   /** Replaces the worker with a fresh one; what the old one had open is settled first. */
@@ -233,7 +198,7 @@ export class WorkerSupervisor {
   #end(table: CallTable | undefined, ending: Ending): void {
     // Whatever else happens, no call the worker had open stays open, and no checkpoint waits on it.
     if (table) this.#router.cancel(table, CALLS_END[ending.kind])
-    this.#snapshot?.fail(
+    this.#snapshot.fail(
       ending.kind === 'destroy' ? ending.error : new CapsuleError('SESSION_CLOSED', CALLS_END[ending.kind]),
     )
     switch (ending.kind) {
@@ -245,7 +210,7 @@ export class WorkerSupervisor {
         }
         return
       case 'destroy':
-        this.#clearGrace()
+        this.#interrupts.clear()
         this.#queue.fail(ending.error, { current: true, queued: true })
         return
       case 'exit':
@@ -258,9 +223,7 @@ export class WorkerSupervisor {
     this.#worker = undefined
     this.#table = undefined
     const execution = this.#queue.current
-    const reason = exit.reason
-    // Killed on purpose after an ignored interrupt: the execution ends as interrupted, state lost.
-    if (execution?.interrupted && (!reason || reason.code === 'CANCELLED')) {
+    if (execution && isIgnoredInterruptKill(exit, execution.interrupted)) {
       this.#finish(
         null,
         'the code ignored the interrupt; the worker was killed and restarted, and its state is lost',
@@ -272,15 +235,8 @@ export class WorkerSupervisor {
       }
       return
     }
-    const error =
-      reason && reason.code !== 'CANCELLED'
-        ? reason
-        : new CapsuleError(
-            'WORKER_EXITED',
-            `the Python worker exited (${describeExit(exit)})${exit.stderrTail ? `: ${exitSummary(exit.stderrTail)}` : ''}`,
-            { details: { exitCode: exit.exitCode, signal: exit.signal, stderrTail: exit.stderrTail } },
-          )
-    this.#clearGrace()
+    const error = workerLostError(exit)
+    this.#interrupts.clear()
     this.#queue.fail(error, { current: true, queued: true })
     if (this.#state !== 'closing' && this.#state !== 'closed') this.#state = 'dead'
     this.#maybeFinishClose()
@@ -307,7 +263,7 @@ export class WorkerSupervisor {
       case 'checkpoint_failed':
       case 'restore_done':
       case 'restore_failed':
-        this.#onSnapshot(worker, message)
+        this.#snapshot.onMessage(worker, message)
         return
       case 'stream':
       case 'display':
@@ -320,66 +276,20 @@ export class WorkerSupervisor {
     }
   }
 
-  #onSnapshot(worker: WorkerConnection, message: SnapshotMessage): void {
-    const exchange = this.#snapshot
+  #onOutput(worker: WorkerConnection, message: OutputMessage, frameBytes: number): void {
+    let end: ExecutionEnd | undefined
     try {
-      if (!exchange) throw new CapsuleError('PROTOCOL_ERROR', `the worker sent ${message.type} unasked`)
-      exchange.onMessage(message)
+      end = deliverOutput(this.#queue.current, message, frameBytes)
     } catch (error) {
-      const failure = isCapsuleError(error) ? error : new CapsuleError('PROTOCOL_ERROR', String(error))
-      exchange?.fail(failure)
-      worker.kill(failure)
-    }
-  }
-
-  #onOutput(
-    worker: WorkerConnection,
-    message: Extract<WorkerMessage, { type: 'stream' | 'display' | 'result' | 'error' }>,
-    frameBytes: number,
-  ): void {
-    const execution = this.#queue.current
-    if (!execution || execution.protocolId !== message.id) {
-      worker.kill(
-        new CapsuleError(
-          'PROTOCOL_ERROR',
-          `the worker sent ${message.type} for execution ${message.id}, which is not running`,
-          { details: { type: message.type, id: message.id } },
-        ),
-      )
+      worker.kill(error as CapsuleError)
       return
     }
-    switch (message.type) {
-      case 'stream':
-        execution.pushStream(message.name, message.text)
-        return
-      case 'display':
-        execution.pushDisplay(message.data, message.metadata ?? {}, frameBytes)
-        return
-      case 'result':
-        this.#finish({
-          executionCount: message.count,
-          status: 'ok',
-          value: message.value,
-          error: null,
-          outputTruncatedBytes: message.truncated ?? 0,
-          stateLost: false,
-        })
-        return
-      case 'error':
-        this.#finish({
-          executionCount: message.count,
-          status: execution.interrupted && message.ename === 'KeyboardInterrupt' ? 'interrupted' : 'error',
-          value: null,
-          error: { ename: message.ename, evalue: message.evalue, traceback: message.traceback },
-          outputTruncatedBytes: message.truncated ?? 0,
-          stateLost: false,
-        })
-    }
+    if (end) this.#finish(end)
   }
 
   // Ends the running execution (`fields`, or lost with `lostBecause`), then starts the next.
   #finish(fields: ExecutionEnd | null, lostBecause?: string): void {
-    this.#clearGrace()
+    this.#interrupts.clear()
     if (fields) this.#queue.finishCurrent(fields)
     else this.#queue.finishLost(lostBecause!)
     if (this.#state === 'busy') this.#state = 'idle'
@@ -393,18 +303,7 @@ export class WorkerSupervisor {
     if (this.#starting) return this.#starting
     if (this.#state !== 'closing') this.#state = 'starting'
     this.#queue.resetForWorker()
-    const limits = this.#deps.limits
-    const init: Extract<HostMessage, { type: 'init' }> = {
-      type: 'init',
-      session: this.#deps.sessionId,
-      capabilities: this.#deps.capabilities,
-      options: {
-        maxOutputBytes: limits.maxOutputBytes,
-        maxFrameBytes: limits.maxFrameBytes,
-        outputFlushMs: limits.outputFlushMs,
-        displayMaxBytes: limits.displayMaxBytes,
-      },
-    }
+    const init = workerInit(this.#deps.sessionId, this.#deps.capabilities, this.#deps.limits)
     let worker: WorkerConnection | undefined
     let table: CallTable | undefined
     const handlers = {
@@ -455,12 +354,7 @@ export class WorkerSupervisor {
   #closed(): void {
     if (this.#state === 'closed') return
     this.#state = 'closed'
-    this.#clearGrace()
+    this.#interrupts.clear()
     this.#deps.onClosed()
-  }
-
-  #clearGrace(): void {
-    if (this.#graceTimer !== undefined) this.#deps.clock.clearTimeout(this.#graceTimer)
-    this.#graceTimer = undefined
   }
 }
