@@ -3,6 +3,7 @@ import type { CapabilityProgress } from '@capsule/provider-sdk'
 import type { CapsuleError } from '../errors.js'
 import type { MimeBundle } from '../protocol/messages.js'
 import type { OutputCap } from './outputCap.js'
+import { TextAccumulator } from './textAccumulator.js'
 
 /** A Python exception that ended a cell, as Jupyter shapes it. */
 export interface PythonError {
@@ -302,27 +303,5 @@ export class Execution implements AsyncIterable<ExecutionEvent> {
     const waiter = this.#waiter
     this.#waiter = undefined
     waiter?.()
-  }
-}
-
-/**
- * Text kept as pieces and joined once at the end. Small pieces are merged as they come, so a flood of
- * one-byte writes costs bytes, not a string object and an array slot per write.
- */
-class TextAccumulator {
-  static readonly #MERGE_AT = 256
-  readonly #parts: string[] = []
-  #small: string[] = []
-
-  push(text: string): void {
-    this.#small.push(text)
-    if (this.#small.length >= TextAccumulator.#MERGE_AT) {
-      this.#parts.push(this.#small.join(''))
-      this.#small = []
-    }
-  }
-
-  toString(): string {
-    return this.#parts.join('') + this.#small.join('')
   }
 }
