@@ -43,23 +43,24 @@ def clean_text(text):
 
 
 def utf8_chunks(text, limit):
-    """Split ``text`` into pieces of at most ``limit`` UTF-8 bytes, never inside a character.
+    """Yield pieces of ``text`` of at most ``limit`` UTF-8 bytes, never split inside a character.
 
-    Walks offsets instead of re-slicing the remainder, so a 50 MB write costs one pass, not one
-    copy of the rest per chunk.
+    A generator, so each piece can be sent and freed before the next is cut: a 50 MB write holds one
+    piece beside the text, not a second copy of all of it. Walks offsets instead of re-slicing the
+    remainder, so the text is passed over once.
     """
     if text.isascii():
-        return [text[i : i + limit] for i in range(0, len(text), limit)]
+        for start in range(0, len(text), limit):
+            yield text[start : start + limit]
+        return
     data = text.encode("utf-8")
-    out = []
     start, size = 0, len(data)
     while start < size:
         end = min(start + limit, size)
         while end < size and (data[end] & 0xC0) == 0x80:
             end -= 1
-        out.append(data[start:end].decode("utf-8"))
+        yield data[start:end].decode("utf-8")
         start = end
-    return out
 
 
 def utf8_prefix(text, limit):
