@@ -6,26 +6,17 @@ import {
   type JournalInfo,
   type JournalState,
   type JournalWaitOptions,
-  type LeaseToken,
 } from '@capsule/core'
-import {
-  callKey,
-  encodeSettlement,
-  executionWaitKey,
-  JournalWaiters,
-  journalErrors,
-  journalInput,
-  promiseWaitKey,
-} from '@capsule/core/journal'
+import { JournalWaiters, journalErrors, journalFromStore } from '@capsule/core/journal'
 import pg from 'pg'
 import { mapPostgresError } from './postgresErrors.js'
 import { PostgresJournalStore } from './postgresJournalStore.js'
+import type { Queryable } from './postgresRows.js'
 import { migrate } from './postgresSchema.js'
 
 /** The PostgreSQL schema the journal's tables live in unless told otherwise. */
 export const DEFAULT_POSTGRES_SCHEMA = 'capsule_journal'
 const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000
-const DEFAULT_LIST_LIMIT = 1000
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,39}$/
 
 /** Options of {@link postgresJournal}: a connection string, or a pool the caller owns. */
@@ -67,7 +58,8 @@ export function postgresJournal(options: PostgresJournalOptions): Journal {
   // An idle connection's error (a server restart) must not crash the host; the next query reports it.
   if (ownsPool) pool.on('error', () => {})
   const channel = `capsule_journal_${config.schema}`
-  const store = new PostgresJournalStore(config.schema, channel)
+  // A store is bound to what it queries: the pool for reads, a transaction's client for writes.
+  const storeOn = (queryable: Queryable) => new PostgresJournalStore(queryable, config.schema, channel)
   const where = `schema ${config.schema}`
   const map = (error: unknown) => mapPostgresError(error, where)
   const waiters = new JournalWaiters()
@@ -75,7 +67,7 @@ export function postgresJournal(options: PostgresJournalOptions): Journal {
   let listening: Promise<pg.PoolClient> | undefined
   let closed = false
 
-  const transaction = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+  const transaction = async <T>(work: (client: pg.PoolClient) => T | Promise<T>): Promise<T> => {
     let client: pg.PoolClient
     try {
       client = await pool.connect()
@@ -128,11 +120,11 @@ export function postgresJournal(options: PostgresJournalOptions): Journal {
     await open()
     if (closed) throw journalErrors.closed('postgres')
   }
-  const write = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+  const write = async <T>(work: (client: pg.PoolClient) => T | Promise<T>): Promise<T> => {
     await ready()
     return transaction(work)
   }
-  const read = async <T>(work: (client: pg.Pool) => Promise<T>): Promise<T> => {
+  const read = async <T>(work: (pool: pg.Pool) => T | Promise<T>): Promise<T> => {
     await ready()
     try {
       return await work(pool)
@@ -192,12 +184,7 @@ export function postgresJournal(options: PostgresJournalOptions): Journal {
     return waiters.wait(key, what, readRecord, options)
   }
 
-  const lease = (token: LeaseToken) => journalInput.leaseToken(token)
-  const listLimit = (value: number | undefined) =>
-    value === undefined ? DEFAULT_LIST_LIMIT : journalInput.limit(value)
-  const checked = <T>(parse: () => T) => new Promise<T>((resolve) => resolve(parse()))
-
-  const journal: Journal = {
+  return journalFromStore({
     open,
     async close() {
       if (closed) return
@@ -208,95 +195,10 @@ export function postgresJournal(options: PostgresJournalOptions): Journal {
       await listener?.then((client) => client.release(true)).catch(() => {})
       if (ownsPool) await pool.end().catch(() => {})
     },
-
-    ensureSession: (init) =>
-      checked(() => journalInput.sessionInit(init)).then((i) => write((c) => store.ensureSession(c, i))),
-    getSession: (key) =>
-      checked(() => journalInput.key(key, 'session key')).then((k) => read((c) => store.getSession(c, k))),
-    claimLease: (claim) =>
-      checked(() => journalInput.leaseClaim(claim)).then((i) => write((c) => store.claimLease(c, i))),
-    renewLease: (token, ttlMs) =>
-      checked(() => [lease(token), journalInput.ttlMs(ttlMs)] as const).then(([l, t]) =>
-        write((c) => store.renewLease(c, l, t)),
-      ),
-    releaseLease: (token) => checked(() => lease(token)).then((l) => write((c) => store.releaseLease(c, l))),
-
-    createExecution: (init) =>
-      checked(() => journalInput.executionInit(init)).then((i) => write((c) => store.createExecution(c, i))),
-    getExecution: (id) =>
-      checked(() => journalInput.key(id, 'execution id')).then((k) => read((c) => store.getExecution(c, k))),
-    listExecutions: (key) =>
-      checked(() => journalInput.key(key, 'session key')).then((k) =>
-        read((c) => store.listExecutions(c, k)),
-      ),
-    listClaimable: (owner, options) =>
-      checked(() => [journalInput.key(owner, 'owner'), listLimit(options?.limit)] as const).then(([o, l]) =>
-        read((c) => store.listClaimable(c, o, l)),
-      ),
-    startExecution: (token, id) =>
-      checked(() => [lease(token), journalInput.key(id, 'execution id')] as const).then(([l, k]) =>
-        write((c) => store.startExecution(c, l, k)),
-      ),
-    settleExecution: (token, id, settlement) =>
-      checked(
-        () => [lease(token), journalInput.key(id, 'execution id'), encodeSettlement(settlement)] as const,
-      ).then(([l, k, e]) => write((c) => store.settleExecution(c, l, k, e))),
-
-    beginCall: (token, init) =>
-      checked(() => {
-        const call = journalInput.callInit(init)
-        return [lease(token), call, callKey(call.capability, call.argsHash, call.ordinal)] as const
-      }).then(([l, i, k]) => write((c) => store.beginCall(c, l, i, k))),
-    settleCall: (token, executionId, key, settlement) =>
-      checked(
-        () =>
-          [
-            lease(token),
-            journalInput.key(executionId, 'execution id'),
-            journalInput.key(key, 'call key'),
-            encodeSettlement(settlement),
-          ] as const,
-      ).then(([l, e, k, o]) => write((c) => store.settleCall(c, l, e, k, o))),
-    listCalls: (id) =>
-      checked(() => journalInput.key(id, 'execution id')).then((k) => read((c) => store.listCalls(c, k))),
-
-    createPromise: (token, init) =>
-      checked(() => [lease(token), journalInput.promiseInit(init)] as const).then(([l, i]) =>
-        write((c) => store.createPromise(c, l, i)),
-      ),
-    getPromise: (id) =>
-      checked(() => journalInput.key(id, 'promise id')).then((k) => read((c) => store.getPromise(c, k))),
-    listPromises: (filter) =>
-      checked(() => journalInput.promiseFilter(filter)).then((f) => read((c) => store.listPromises(c, f))),
-    settlePromise: (id, settlement) =>
-      checked(() => [journalInput.key(id, 'promise id'), encodeSettlement(settlement)] as const).then(
-        ([k, e]) => write((c) => store.settlePromise(c, k, e)),
-      ),
-
-    waitExecution: (id, options) =>
-      checked(() => [journalInput.key(id, 'execution id'), journalInput.waitOptions(options)] as const).then(
-        ([k, o]) =>
-          wait(executionWaitKey(k), `execution ${JSON.stringify(k)}`, () => journal.getExecution(k), o),
-      ),
-    waitPromise: (id, options) =>
-      checked(() => [journalInput.key(id, 'promise id'), journalInput.waitOptions(options)] as const).then(
-        ([k, o]) => wait(promiseWaitKey(k), `promise ${JSON.stringify(k)}`, () => journal.getPromise(k), o),
-      ),
-
-    putCheckpoint: (token, init) =>
-      checked(() => [lease(token), journalInput.checkpointInit(init)] as const).then(([l, i]) =>
-        write((c) => store.putCheckpoint(c, l, i)),
-      ),
-    getCheckpoint: (id) =>
-      checked(() => journalInput.key(id, 'checkpoint id')).then((k) =>
-        read((c) => store.getCheckpoint(c, k)),
-      ),
-    latestCheckpoint: (key) =>
-      checked(() => journalInput.key(key, 'session key')).then((k) =>
-        read((c) => store.latestCheckpoint(c, k)),
-      ),
-  }
-  return journal
+    read: (operation) => read((queryable) => operation(storeOn(queryable))),
+    write: (operation) => write((client) => operation(storeOn(client))),
+    wait,
+  })
 }
 
 function parseOptions(options: PostgresJournalOptions) {

@@ -1,15 +1,7 @@
 // Closed ─open()→ Open ─close()→ Closed (final); an open that fails stays failed with its error
 import { closeSync, openSync } from 'node:fs'
-import { CapsuleError, type Journal, type JournalInfo, type LeaseToken } from '@capsule/core'
-import {
-  callKey,
-  encodeSettlement,
-  executionWaitKey,
-  JournalWaiters,
-  journalErrors,
-  journalInput,
-  promiseWaitKey,
-} from '@capsule/core/journal'
+import { CapsuleError, type Journal, type JournalInfo } from '@capsule/core'
+import { type JournalStore, JournalWaiters, journalErrors, journalFromStore } from '@capsule/core/journal'
 import Database from 'better-sqlite3'
 import { mapSqliteError } from './sqliteErrors.js'
 import { SqliteJournalStore } from './sqliteJournalStore.js'
@@ -19,7 +11,6 @@ import { checkSqliteHeader, migrate } from './sqliteSchema.js'
 export const DEFAULT_SQLITE_POLL_INTERVAL_MS = 50
 /** How long a write waits for another process's transaction before failing JOURNAL_UNAVAILABLE. */
 export const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5_000
-const DEFAULT_LIST_LIMIT = 1000
 
 /** Options of {@link sqliteJournal}. */
 export interface SqliteJournalOptions {
@@ -117,7 +108,7 @@ export function sqliteJournal(options: SqliteJournalOptions): Journal {
     return opening
   }
 
-  const read = async <T>(operation: (s: SqliteJournalStore) => T): Promise<T> => {
+  const read = async <T>(operation: (s: JournalStore) => T | Promise<T>): Promise<T> => {
     await open()
     if (closed || !store) throw journalErrors.closed('sqlite')
     try {
@@ -163,30 +154,20 @@ export function sqliteJournal(options: SqliteJournalOptions): Journal {
     })
   }
 
-  const write = async <T>(operation: (s: SqliteJournalStore, wakes: string[]) => T): Promise<T> => {
+  const write = async <T>(operation: (s: JournalStore) => T | Promise<T>): Promise<T> => {
     await open()
     if (closed || !store) throw journalErrors.closed('sqlite')
     const current = store
-    const wakes: string[] = []
-    const result = await new Promise<T>((resolve, reject) => {
-      queue.push({
-        run: () => operation(current, wakes),
-        resolve: resolve as (value: unknown) => void,
-        reject,
-      })
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ run: () => operation(current), resolve: resolve as (value: unknown) => void, reject })
       if (!groupCommit) flush()
       else if (queue.length === 1) setImmediate(flush)
     })
-    for (const key of wakes) waiters.notify(key)
-    return result
   }
 
-  const lease = (token: LeaseToken) => journalInput.leaseToken(token)
-  const listLimit = (value: number | undefined) =>
-    value === undefined ? DEFAULT_LIST_LIMIT : journalInput.limit(value)
-  const checked = <T>(parse: () => T) => new Promise<T>((resolve) => resolve(parse()))
-
-  const journal: Journal = {
+  // The store is synchronous: its operations return values, never promises, so each write is whole inside
+  // its transaction.
+  return journalFromStore({
     open,
     async close() {
       if (closed) return
@@ -197,104 +178,15 @@ export function sqliteJournal(options: SqliteJournalOptions): Journal {
       db = undefined
       store = undefined
     },
-
-    ensureSession: (init) =>
-      checked(() => journalInput.sessionInit(init)).then((i) => write((s) => s.ensureSession(i))),
-    getSession: (key) =>
-      checked(() => journalInput.key(key, 'session key')).then((k) => read((s) => s.getSession(k))),
-    claimLease: (claim) =>
-      checked(() => journalInput.leaseClaim(claim)).then((c) => write((s) => s.claimLease(c))),
-    renewLease: (token, ttlMs) =>
-      checked(() => [lease(token), journalInput.ttlMs(ttlMs)] as const).then(([l, t]) =>
-        write((s) => s.renewLease(l, t)),
-      ),
-    releaseLease: (token) => checked(() => lease(token)).then((l) => write((s) => s.releaseLease(l))),
-
-    createExecution: (init) =>
-      checked(() => journalInput.executionInit(init)).then((i) => write((s) => s.createExecution(i))),
-    getExecution: (id) =>
-      checked(() => journalInput.key(id, 'execution id')).then((k) => read((s) => s.getExecution(k))),
-    listExecutions: (key) =>
-      checked(() => journalInput.key(key, 'session key')).then((k) => read((s) => s.listExecutions(k))),
-    listClaimable: (owner, options) =>
-      checked(() => [journalInput.key(owner, 'owner'), listLimit(options?.limit)] as const).then(([o, l]) =>
-        read((s) => s.listClaimable(o, l)),
-      ),
-    startExecution: (token, id) =>
-      checked(() => [lease(token), journalInput.key(id, 'execution id')] as const).then(([l, k]) =>
-        write((s) => s.startExecution(l, k)),
-      ),
-    settleExecution: (token, id, settlement) =>
-      checked(
-        () => [lease(token), journalInput.key(id, 'execution id'), encodeSettlement(settlement)] as const,
-      ).then(([l, k, e]) => write((s, wakes) => s.settleExecution(l, k, e, wakes))),
-
-    beginCall: (token, init) =>
-      checked(() => {
-        const call = journalInput.callInit(init)
-        return [lease(token), call, callKey(call.capability, call.argsHash, call.ordinal)] as const
-      }).then(([l, c, k]) => write((s) => s.beginCall(l, c, k))),
-    settleCall: (token, executionId, key, settlement) =>
-      checked(
-        () =>
-          [
-            lease(token),
-            journalInput.key(executionId, 'execution id'),
-            journalInput.key(key, 'call key'),
-            encodeSettlement(settlement),
-          ] as const,
-      ).then(([l, e, k, o]) => write((s) => s.settleCall(l, e, k, o))),
-    listCalls: (id) =>
-      checked(() => journalInput.key(id, 'execution id')).then((k) => read((s) => s.listCalls(k))),
-
-    createPromise: (token, init) =>
-      checked(() => [lease(token), journalInput.promiseInit(init)] as const).then(([l, i]) =>
-        write((s) => s.createPromise(l, i)),
-      ),
-    getPromise: (id) =>
-      checked(() => journalInput.key(id, 'promise id')).then((k) => read((s) => s.getPromise(k))),
-    listPromises: (filter) =>
-      checked(() => journalInput.promiseFilter(filter)).then((f) => read((s) => s.listPromises(f))),
-    settlePromise: (id, settlement) =>
-      checked(() => [journalInput.key(id, 'promise id'), encodeSettlement(settlement)] as const).then(
-        ([k, e]) => write((s, wakes) => s.settlePromise(k, e, wakes)),
-      ),
-
-    waitExecution: (id, options) =>
-      checked(() => [journalInput.key(id, 'execution id'), journalInput.waitOptions(options)] as const).then(
-        async ([k, o]) => {
-          await open()
-          return waiters.wait(
-            executionWaitKey(k),
-            `execution ${JSON.stringify(k)}`,
-            () => journal.getExecution(k),
-            o,
-          )
-        },
-      ),
-    waitPromise: (id, options) =>
-      checked(() => [journalInput.key(id, 'promise id'), journalInput.waitOptions(options)] as const).then(
-        async ([k, o]) => {
-          await open()
-          return waiters.wait(
-            promiseWaitKey(k),
-            `promise ${JSON.stringify(k)}`,
-            () => journal.getPromise(k),
-            o,
-          )
-        },
-      ),
-
-    putCheckpoint: (token, init) =>
-      checked(() => [lease(token), journalInput.checkpointInit(init)] as const).then(([l, i]) =>
-        write((s) => s.putCheckpoint(l, i)),
-      ),
-    getCheckpoint: (id) =>
-      checked(() => journalInput.key(id, 'checkpoint id')).then((k) => read((s) => s.getCheckpoint(k))),
-    latestCheckpoint: (key) =>
-      checked(() => journalInput.key(key, 'session key')).then((k) => read((s) => s.latestCheckpoint(k))),
-  }
-  return journal
+    read,
+    write,
+    wait: async (key, what, readRecord, options) => {
+      await open()
+      return waiters.wait(key, what, readRecord, options)
+    },
+    // Settles by other processes are seen by polling data_version; this instance's wake its waiters at once.
+    settled: (key) => waiters.notify(key),
+  })
 }
 
 function parseOptions(options: SqliteJournalOptions) {

@@ -19,26 +19,22 @@ import type {
 } from '@capsule/core'
 import {
   checkResettle,
-  decodeJournalValue,
-  decodeOutcome,
   type EncodedSettlement,
   encodeJournalValue,
-  executionWaitKey,
   hashCode,
+  type JournalStore,
   journalErrors,
-  parseJournalState,
-  promiseWaitKey,
+  journalGuards,
+  journalRows,
+  type JournalRow as Row,
 } from '@capsule/core/journal'
 import type Database from 'better-sqlite3'
 
-type Row = Record<string, unknown>
-
 /**
  * The journal's operations as synchronous SQL on one connection. Each write runs inside the caller's
- * IMMEDIATE transaction (which serialises writers across processes, so check-then-write is atomic) and
- * reports the waiter keys it made final in `wakes`.
+ * IMMEDIATE transaction, which serialises writers across processes, so check-then-write is atomic.
  */
-export class SqliteJournalStore {
+export class SqliteJournalStore implements JournalStore {
   readonly #db: Database.Database
   readonly #statements = new Map<string, Database.Statement>()
 
@@ -56,7 +52,7 @@ export class SqliteJournalStore {
 
   getSession(key: string): DurableSessionRecord | undefined {
     const row = this.#sql('SELECT * FROM sessions WHERE key = ?').get(key) as Row | undefined
-    return row && sessionRecord(row)
+    return row && journalRows.session(row)
   }
 
   claimLease(claim: LeaseClaim): Lease | null {
@@ -66,7 +62,7 @@ export class SqliteJournalStore {
       `UPDATE sessions SET owner = ?, epoch = epoch + 1, lease_expires_at = ?
        WHERE key = ? AND (owner IS NULL OR owner = ? OR lease_expires_at <= ?) RETURNING *`,
     ).get(claim.owner, now + claim.ttlMs, claim.sessionKey, claim.owner, now) as Row | undefined
-    return row ? leaseOf(row) : null
+    return row ? journalRows.lease(row) : null
   }
 
   renewLease(lease: LeaseToken, ttlMs: number): Lease {
@@ -75,7 +71,7 @@ export class SqliteJournalStore {
       Date.now() + ttlMs,
       lease.sessionKey,
     ) as Row
-    return leaseOf(row)
+    return journalRows.lease(row)
   }
 
   releaseLease(lease: LeaseToken): void {
@@ -91,10 +87,11 @@ export class SqliteJournalStore {
         'SELECT * FROM executions WHERE session_key = ? AND idempotency_key = ?',
       ).get(init.sessionKey, init.idempotencyKey) as Row | undefined
       if (existing) {
-        if (existing.code_hash !== codeHash) {
-          throw journalErrors.idempotencyConflict(init.idempotencyKey, String(existing.id))
-        }
-        return { record: executionRecord(existing), created: false }
+        journalGuards.sameCode(init.idempotencyKey, codeHash, {
+          id: existing.id,
+          codeHash: existing.code_hash,
+        })
+        return { record: journalRows.execution(existing), created: false }
       }
     }
     const { last_sequence: sequence } = this.#sql(
@@ -116,17 +113,17 @@ export class SqliteJournalStore {
       init.submittedBy ?? null,
       Date.now(),
     ) as Row
-    return { record: executionRecord(row), created: true }
+    return { record: journalRows.execution(row), created: true }
   }
 
   getExecution(id: string): ExecutionRecord | undefined {
     const row = this.#sql('SELECT * FROM executions WHERE id = ?').get(id) as Row | undefined
-    return row && executionRecord(row)
+    return row && journalRows.execution(row)
   }
 
   listExecutions(sessionKey: string): ExecutionRecord[] {
     const rows = this.#sql('SELECT * FROM executions WHERE session_key = ? ORDER BY sequence').all(sessionKey)
-    return (rows as Row[]).map(executionRecord)
+    return (rows as Row[]).map(journalRows.execution)
   }
 
   listClaimable(owner: string, limit: number): ExecutionRecord[] {
@@ -135,7 +132,7 @@ export class SqliteJournalStore {
        WHERE e.state = 'pending' AND (s.owner IS NULL OR s.owner = ? OR s.lease_expires_at <= ?)
        ORDER BY e.position LIMIT ?`,
     ).all(owner, Date.now(), limit)
-    return (rows as Row[]).map(executionRecord)
+    return (rows as Row[]).map(journalRows.execution)
   }
 
   startExecution(lease: LeaseToken, id: string): ExecutionRecord {
@@ -145,21 +142,15 @@ export class SqliteJournalStore {
     const updated = this.#sql(
       'UPDATE executions SET owner = ?, attempts = attempts + 1 WHERE id = ? RETURNING *',
     ).get(lease.owner, id) as Row
-    return executionRecord(updated)
+    return journalRows.execution(updated)
   }
 
-  settleExecution(
-    lease: LeaseToken,
-    id: string,
-    settlement: EncodedSettlement,
-    wakes: string[],
-  ): Settled<ExecutionRecord> {
+  settleExecution(lease: LeaseToken, id: string, settlement: EncodedSettlement): Settled<ExecutionRecord> {
     this.fence(lease)
     const row = this.#execution(id, lease)
     if (!this.#settle('executions', 'id = ?', [id], row, `execution ${JSON.stringify(id)}`, settlement)) {
-      return { record: executionRecord(row), settled: false }
+      return { record: journalRows.execution(row), settled: false }
     }
-    wakes.push(executionWaitKey(id))
     return { record: this.getExecution(id)!, settled: true }
   }
 
@@ -167,7 +158,7 @@ export class SqliteJournalStore {
     this.fence(lease)
     const execution = this.#execution(init.executionId, lease)
     const existing = this.#call(init.executionId, key)
-    if (existing) return { record: callRecord(existing), created: false }
+    if (existing) return { record: journalRows.call(existing), created: false }
     if (execution.state !== 'pending') {
       throw journalErrors.alreadyFinal('execution', init.executionId, String(execution.state))
     }
@@ -175,7 +166,7 @@ export class SqliteJournalStore {
       `INSERT INTO calls (execution_id, key, capability, args_hash, ordinal, state, created_at)
        VALUES (?, ?, ?, ?, ?, 'pending', ?) RETURNING *`,
     ).get(init.executionId, key, init.capability, init.argsHash, init.ordinal, Date.now()) as Row
-    return { record: callRecord(row), created: true }
+    return { record: journalRows.call(row), created: true }
   }
 
   settleCall(
@@ -190,14 +181,14 @@ export class SqliteJournalStore {
     if (!row) throw journalErrors.unknownRecord('call', key)
     const where = 'execution_id = ? AND key = ?'
     if (!this.#settle('calls', where, [executionId, key], row, `call ${JSON.stringify(key)}`, settlement)) {
-      return { record: callRecord(row), settled: false }
+      return { record: journalRows.call(row), settled: false }
     }
-    return { record: callRecord(this.#call(executionId, key)!), settled: true }
+    return { record: journalRows.call(this.#call(executionId, key)!), settled: true }
   }
 
   listCalls(executionId: string): CallRecord[] {
     const rows = this.#sql('SELECT * FROM calls WHERE execution_id = ? ORDER BY position').all(executionId)
-    return (rows as Row[]).map(callRecord)
+    return (rows as Row[]).map(journalRows.call)
   }
 
   createPromise(lease: LeaseToken, init: HitlPromiseInit): Created<HitlPromiseRecord> {
@@ -206,25 +197,23 @@ export class SqliteJournalStore {
     const payload = encodeJournalValue(init.payload)
     const existing = this.#sql('SELECT * FROM promises WHERE id = ?').get(init.id) as Row | undefined
     if (existing) {
-      if (
-        existing.kind !== init.kind ||
-        existing.execution_id !== init.executionId ||
-        existing.payload !== payload
-      ) {
-        throw journalErrors.differentRecord('promise', init.id)
-      }
-      return { record: promiseRecord(existing), created: false }
+      journalGuards.samePromise(init, payload, {
+        kind: existing.kind,
+        executionId: existing.execution_id,
+        payload: existing.payload,
+      })
+      return { record: journalRows.promise(existing), created: false }
     }
     const row = this.#sql(
       `INSERT INTO promises (id, kind, session_key, execution_id, payload, state, created_at)
        VALUES (?, ?, ?, ?, ?, 'pending', ?) RETURNING *`,
     ).get(init.id, init.kind, lease.sessionKey, init.executionId, payload, Date.now()) as Row
-    return { record: promiseRecord(row), created: true }
+    return { record: journalRows.promise(row), created: true }
   }
 
   getPromise(id: string): HitlPromiseRecord | undefined {
     const row = this.#sql('SELECT * FROM promises WHERE id = ?').get(id) as Row | undefined
-    return row && promiseRecord(row)
+    return row && journalRows.promise(row)
   }
 
   listPromises(filter: HitlPromiseFilter): HitlPromiseRecord[] {
@@ -238,16 +227,15 @@ export class SqliteJournalStore {
       session: filter.sessionKey ?? null,
       execution: filter.executionId ?? null,
     })
-    return (rows as Row[]).map(promiseRecord)
+    return (rows as Row[]).map(journalRows.promise)
   }
 
-  settlePromise(id: string, settlement: EncodedSettlement, wakes: string[]): Settled<HitlPromiseRecord> {
+  settlePromise(id: string, settlement: EncodedSettlement): Settled<HitlPromiseRecord> {
     const row = this.#sql('SELECT * FROM promises WHERE id = ?').get(id) as Row | undefined
     if (!row) throw journalErrors.unknownRecord('promise', id)
     if (!this.#settle('promises', 'id = ?', [id], row, `promise ${JSON.stringify(id)}`, settlement)) {
-      return { record: promiseRecord(row), settled: false }
+      return { record: journalRows.promise(row), settled: false }
     }
-    wakes.push(promiseWaitKey(id))
     return { record: this.getPromise(id)!, settled: true }
   }
 
@@ -255,38 +243,33 @@ export class SqliteJournalStore {
     this.fence(lease)
     const existing = this.#sql('SELECT * FROM checkpoints WHERE id = ?').get(init.id) as Row | undefined
     if (existing) {
-      if (
-        existing.session_key !== lease.sessionKey ||
-        !Buffer.from(init.blob).equals(existing.blob as Buffer)
-      ) {
-        throw journalErrors.differentRecord('checkpoint', init.id)
-      }
-      return { record: checkpointRecord(existing), created: false }
+      journalGuards.sameCheckpoint(init, lease.sessionKey, {
+        sessionKey: existing.session_key,
+        blob: existing.blob as Buffer,
+      })
+      return { record: journalRows.checkpoint(existing), created: false }
     }
     const row = this.#sql(
       'INSERT INTO checkpoints (id, session_key, sequence, blob, created_at) VALUES (?, ?, ?, ?, ?) RETURNING *',
     ).get(init.id, lease.sessionKey, init.sequence, Buffer.from(init.blob), Date.now()) as Row
-    return { record: checkpointRecord(row), created: true }
+    return { record: journalRows.checkpoint(row), created: true }
   }
 
   getCheckpoint(id: string): CheckpointRecord | undefined {
     const row = this.#sql('SELECT * FROM checkpoints WHERE id = ?').get(id) as Row | undefined
-    return row && checkpointRecord(row)
+    return row && journalRows.checkpoint(row)
   }
 
   latestCheckpoint(sessionKey: string): CheckpointRecord | undefined {
     const row = this.#sql(
       'SELECT * FROM checkpoints WHERE session_key = ? ORDER BY sequence DESC, position DESC LIMIT 1',
     ).get(sessionKey) as Row | undefined
-    return row && checkpointRecord(row)
+    return row && journalRows.checkpoint(row)
   }
 
   /** Refuses a write whose lease is not the session's current one (LEASE_LOST). */
   fence(lease: LeaseToken): void {
-    const row = this.#session(lease.sessionKey)
-    if (row.owner !== lease.owner || row.epoch !== lease.epoch) {
-      throw journalErrors.leaseLost(lease, { owner: row.owner as string | null, epoch: Number(row.epoch) })
-    }
+    journalGuards.fence(lease, this.#session(lease.sessionKey))
   }
 
   #settle(
@@ -298,11 +281,7 @@ export class SqliteJournalStore {
     settlement: EncodedSettlement,
   ): boolean {
     if (row.state !== 'pending') {
-      checkResettle(
-        what,
-        { state: parseJournalState(row.state), outcome: row.outcome as string | null },
-        settlement,
-      )
+      checkResettle(what, journalRows.storedOutcome(row), settlement)
       return false
     }
     this.#sql(`UPDATE ${table} SET state = ?, outcome = ?, settled_at = ? WHERE ${where}`).run(
@@ -322,9 +301,7 @@ export class SqliteJournalStore {
 
   #execution(id: string, lease: LeaseToken): Row {
     const row = this.#sql('SELECT * FROM executions WHERE id = ?').get(id) as Row | undefined
-    if (!row) throw journalErrors.unknownRecord('execution', id)
-    if (row.session_key !== lease.sessionKey) throw journalErrors.otherSession('execution', id, lease)
-    return row
+    return journalGuards.ownExecution(id, lease, row, (found) => found.session_key)
   }
 
   #call(executionId: string, key: string): Row | undefined {
@@ -341,90 +318,5 @@ export class SqliteJournalStore {
       this.#statements.set(source, statement)
     }
     return statement
-  }
-}
-
-const nullableNumber = (value: unknown): number | null => (value === null ? null : Number(value))
-
-function sessionRecord(row: Row): DurableSessionRecord {
-  return {
-    key: String(row.key),
-    pythonHashSeed: Number(row.python_hash_seed),
-    policyFingerprint: String(row.policy_fingerprint),
-    owner: row.owner as string | null,
-    leaseExpiresAt: nullableNumber(row.lease_expires_at),
-    epoch: Number(row.epoch),
-    lastSequence: Number(row.last_sequence),
-    createdAt: Number(row.created_at),
-  }
-}
-
-function leaseOf(row: Row): Lease {
-  return {
-    sessionKey: String(row.key),
-    owner: String(row.owner),
-    epoch: Number(row.epoch),
-    expiresAt: Number(row.lease_expires_at),
-  }
-}
-
-function outcomeOf(row: Row) {
-  const state = parseJournalState(row.state)
-  return {
-    state,
-    ...decodeOutcome(state, row.outcome as string | null),
-    settledAt: nullableNumber(row.settled_at),
-  }
-}
-
-function executionRecord(row: Row): ExecutionRecord {
-  return {
-    id: String(row.id),
-    sessionKey: String(row.session_key),
-    sequence: Number(row.sequence),
-    code: decodeJournalValue(String(row.code)) as string,
-    codeHash: String(row.code_hash),
-    policyFingerprint: String(row.policy_fingerprint),
-    idempotencyKey: row.idempotency_key as string | null,
-    submittedBy: row.submitted_by as string | null,
-    owner: row.owner as string | null,
-    attempts: Number(row.attempts),
-    createdAt: Number(row.created_at),
-    ...outcomeOf(row),
-  }
-}
-
-function callRecord(row: Row): CallRecord {
-  return {
-    executionId: String(row.execution_id),
-    key: String(row.key),
-    capability: String(row.capability),
-    argsHash: String(row.args_hash),
-    ordinal: Number(row.ordinal),
-    createdAt: Number(row.created_at),
-    ...outcomeOf(row),
-  }
-}
-
-function promiseRecord(row: Row): HitlPromiseRecord {
-  return {
-    id: String(row.id),
-    kind: row.kind === 'in_doubt' ? 'in_doubt' : 'input',
-    sessionKey: String(row.session_key),
-    executionId: String(row.execution_id),
-    payload: decodeJournalValue(String(row.payload)),
-    createdAt: Number(row.created_at),
-    ...outcomeOf(row),
-  }
-}
-
-function checkpointRecord(row: Row): CheckpointRecord {
-  const blob = row.blob as Buffer
-  return {
-    id: String(row.id),
-    sessionKey: String(row.session_key),
-    sequence: Number(row.sequence),
-    blob: new Uint8Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength)),
-    createdAt: Number(row.created_at),
   }
 }

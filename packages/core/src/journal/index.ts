@@ -15,6 +15,9 @@ export type {
   SessionInit,
 } from './journal.js'
 export { journalErrors } from './journalErrors.js'
+export type { JournalStore, JournalStoreBinding } from './journalFromStore.js'
+export { journalFromStore } from './journalFromStore.js'
+export { journalGuards } from './journalGuards.js'
 export { journalInput, MAX_JOURNAL_KEY_LENGTH } from './journalInput.js'
 export type {
   CallRecord,
@@ -34,6 +37,8 @@ export type {
   Settlement,
 } from './journalRecords.js'
 export { JOURNAL_STATES } from './journalRecords.js'
+export type { JournalRow } from './journalRows.js'
+export { journalRows } from './journalRows.js'
 export type { EncodedSettlement } from './journalValue.js'
 export {
   checkResettle,

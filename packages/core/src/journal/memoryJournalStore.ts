@@ -11,6 +11,8 @@ import type {
   SessionInit,
 } from './journal.js'
 import { journalErrors } from './journalErrors.js'
+import type { JournalStore } from './journalFromStore.js'
+import { journalGuards } from './journalGuards.js'
 import type {
   CallRecord,
   CheckpointRecord,
@@ -30,6 +32,7 @@ import {
   type EncodedSettlement,
   encodeJournalValue,
 } from './journalValue.js'
+import { executionWaitKey, promiseWaitKey } from './journalWaiters.js'
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 type SessionRow = Mutable<DurableSessionRecord>
@@ -47,7 +50,7 @@ type PromiseRow = Omit<Mutable<HitlPromiseRecord>, 'value' | 'error' | 'state' |
  * The state behind one or more memory journals: what a durable backend keeps on disk, kept in maps.
  * Values are stored encoded, as on disk, so a record read back is a copy and never aliases the caller's.
  */
-export class MemoryJournalStore {
+export class MemoryJournalStore implements JournalStore {
   readonly #sessions = new Map<string, SessionRow>()
   readonly #executions = new Map<string, ExecutionRow>()
   readonly #executionsBySession = new Map<string, ExecutionRow[]>()
@@ -119,8 +122,7 @@ export class MemoryJournalStore {
     if (init.idempotencyKey !== undefined) {
       const existing = this.#idempotency.get(`${init.sessionKey}\u0000${init.idempotencyKey}`)
       if (existing) {
-        if (existing.codeHash !== codeHash)
-          throw journalErrors.idempotencyConflict(init.idempotencyKey, existing.id)
+        journalGuards.sameCode(init.idempotencyKey, codeHash, existing)
         return { record: executionRecord(existing), created: false }
       }
     }
@@ -186,7 +188,7 @@ export class MemoryJournalStore {
     this.#fenced(lease)
     const row = this.#execution(id, lease)
     const settled = this.#settle(row, `execution ${JSON.stringify(id)}`, settlement)
-    if (settled) this.#emit(`execution:${id}`)
+    if (settled) this.#emit(executionWaitKey(id))
     return { record: executionRecord(row), settled }
   }
 
@@ -238,13 +240,7 @@ export class MemoryJournalStore {
     const payload = encodeJournalValue(init.payload)
     const existing = this.#promises.get(init.id)
     if (existing) {
-      if (
-        existing.kind !== init.kind ||
-        existing.executionId !== init.executionId ||
-        existing.payload !== payload
-      ) {
-        throw journalErrors.differentRecord('promise', init.id)
-      }
+      journalGuards.samePromise(init, payload, existing)
       return { record: promiseRecord(existing), created: false }
     }
     const row: PromiseRow = {
@@ -283,7 +279,7 @@ export class MemoryJournalStore {
     const row = this.#promises.get(id)
     if (!row) throw journalErrors.unknownRecord('promise', id)
     const settled = this.#settle(row, `promise ${JSON.stringify(id)}`, settlement)
-    if (settled) this.#emit(`promise:${id}`)
+    if (settled) this.#emit(promiseWaitKey(id))
     return { record: promiseRecord(row), settled }
   }
 
@@ -291,9 +287,7 @@ export class MemoryJournalStore {
     this.#fenced(lease)
     const existing = this.#checkpoints.get(init.id)
     if (existing) {
-      if (existing.sessionKey !== lease.sessionKey || !Buffer.from(existing.blob).equals(init.blob)) {
-        throw journalErrors.differentRecord('checkpoint', init.id)
-      }
+      journalGuards.sameCheckpoint(init, lease.sessionKey, existing)
       return { record: copyCheckpoint(existing), created: false }
     }
     const record: CheckpointRecord = {
@@ -345,15 +339,12 @@ export class MemoryJournalStore {
 
   #fenced(lease: LeaseToken): SessionRow {
     const row = this.#session(lease.sessionKey)
-    if (row.owner !== lease.owner || row.epoch !== lease.epoch) throw journalErrors.leaseLost(lease, row)
+    journalGuards.fence(lease, row)
     return row
   }
 
   #execution(id: string, lease: LeaseToken): ExecutionRow {
-    const row = this.#executions.get(id)
-    if (!row) throw journalErrors.unknownRecord('execution', id)
-    if (row.sessionKey !== lease.sessionKey) throw journalErrors.otherSession('execution', id, lease)
-    return row
+    return journalGuards.ownExecution(id, lease, this.#executions.get(id), (row) => row.sessionKey)
   }
 }
 
