@@ -8,7 +8,7 @@ import type { AuditSink } from './audit/auditLog.js'
 import type { CallDirectory } from './calls/callDirectory.js'
 import { type CapabilityDescriptor, CapabilityRegistry } from './capabilities/capabilityRegistry.js'
 import { createInputProvider } from './capabilities/inputProvider.js'
-import { DEFAULT_MAX_CHECKPOINT_BYTES, openCheckpoint } from './checkpoint/checkpointSeal.js'
+import { DEFAULT_MAX_CHECKPOINT_BYTES } from './checkpoint/checkpointSeal.js'
 import { type LoadCapsuleConfigOptions, loadCapsuleConfig } from './config/capsuleConfig.js'
 import {
   type CapsuleOptions,
@@ -21,29 +21,27 @@ import { createCapsuleContainer } from './di/container.js'
 import { TOKENS } from './di/tokens.js'
 import { DurableCallRecorder } from './durable/durableCallRecorder.js'
 import type { DurableExecutionResult } from './durable/durableRunner.js'
-import { DEFAULT_LEASE_TTL_MS, DurableSessions, type OpenDurableSession } from './durable/durableSessions.js'
+import { DEFAULT_LEASE_TTL_MS, DurableSessions } from './durable/durableSessions.js'
 import { type JournalPromiseControl, journalPromises } from './durable/journalPromises.js'
 import type { RecoveryReport } from './durable/recovery.js'
 import { CapsuleError } from './errors.js'
 import type { Journal, JournalWaitOptions } from './journal/journal.js'
 import { memoryJournal } from './journal/memoryJournal.js'
 import type { PromiseKind, PromiseRecord, PromiseStore } from './promises/promiseStore.js'
-import type { CodecName } from './protocol/codec.js'
 import { hostRunsAsRoot, SandboxUidPool } from './sandbox/index.js'
-import { prepareSandbox, type SandboxPlan } from './sandbox/prepareSandbox.js'
 import type { SecurityPolicy } from './security/securityPolicy.js'
 import { DEFAULT_LIMITS, type Limits } from './session/limits.js'
 import { PendingCallBudget } from './session/pendingCallBudget.js'
-import { Session } from './session/session.js'
+import { RestoredSessions } from './session/restoredSessions.js'
+import type { Session } from './session/session.js'
+import { SessionFactory } from './session/sessionFactory.js'
 import {
   DEFAULT_POOL_OPTIONS,
   type PoolMetrics,
   type PoolOptions,
   SessionPool,
 } from './session/sessionPool.js'
-import { launchWorker } from './worker/launchWorker.js'
-import { type PythonInterpreterInfo, probePythonInterpreter } from './worker/pythonInterpreter.js'
-import { buildWorkerLaunch } from './worker/workerLauncher.js'
+import type { PythonInterpreterInfo } from './worker/pythonInterpreter.js'
 
 /** Settles pending promises from outside, e.g. an `input()` answered by another service. */
 export interface PromiseControl {
@@ -91,7 +89,6 @@ export class Capsule {
   readonly sandbox: SandboxMode
   /** Settle pending promises (e.g. `input()` answers) from anywhere. */
   readonly promises: PromiseControl
-  readonly #options: CapsuleOptions
   readonly #limits: Limits
   /** Bytes held by pending calls across all sessions (`maxCapsulePendingCallBytes`). */
   readonly #callBudget: PendingCallBudget
@@ -105,8 +102,9 @@ export class Capsule {
   readonly #container: ReturnType<typeof createCapsuleContainer>
   readonly #sessions = new Map<string, Session>()
   readonly #journal: Journal
-  readonly #checkpointKey: Uint8Array
   readonly #recorder: DurableCallRecorder
+  readonly #factory: SessionFactory
+  readonly #restored: RestoredSessions
   readonly #durable: DurableSessions<Session>
   /** The options each durable key was last opened with (recovery reopens keys with the defaults). */
   readonly #durableOptions = new Map<string, SessionOptions & { policy?: SecurityPolicy }>()
@@ -119,11 +117,6 @@ export class Capsule {
   }
   readonly #poolOptions: PoolOptions
   readonly #pool: SessionPool<Session>
-  #interpreter: Promise<PythonInterpreterInfo> | undefined
-  /** Where sandboxed workers' uids come from: only when the host is root. */
-  readonly #sandboxUsers: SandboxUidPool | null
-  #sandboxPlan: Promise<SandboxPlan> | undefined
-  #interpreterInfo: PythonInterpreterInfo | undefined
   #state: 'open' | 'closing' | 'closed' = 'open'
   #closed: Promise<void> | undefined
 
@@ -131,12 +124,10 @@ export class Capsule {
   constructor(options: CapsuleOptions = {}) {
     const parsed = capsuleOptionsSchema.safeParse(options)
     if (!parsed.success) throw optionsError(parsed.error, options, capsuleOptionsSchema)
-    this.#options = options
     this.level = options.level ?? 'standard'
     this.sandbox = options.sandbox ?? 'auto'
     // Built (so checked) whatever the uid: a config must not be valid on one machine only.
     const sandboxUsers = new SandboxUidPool(options.sandboxUser)
-    this.#sandboxUsers = hostRunsAsRoot() ? sandboxUsers : null
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits }
     this.#callBudget = new PendingCallBudget(this.#limits.maxCapsulePendingCallBytes)
     const sinks: AuditSink[] = [...(options.auditSinks ?? [])]
@@ -146,10 +137,24 @@ export class Capsule {
     }
     const inputProvider = createInputProvider((request) => this.#calls.ask(request))
     this.#journal = options.journal ?? memoryJournal({ clock: options.clock })
-    this.#checkpointKey =
-      typeof options.checkpointKey === 'string'
-        ? Buffer.from(options.checkpointKey, 'utf8')
-        : (options.checkpointKey ?? randomBytes(32))
+    const checkpoints = {
+      key:
+        typeof options.checkpointKey === 'string'
+          ? Buffer.from(options.checkpointKey, 'utf8')
+          : (options.checkpointKey ?? randomBytes(32)),
+      maxBytes: options.maxCheckpointBytes ?? DEFAULT_MAX_CHECKPOINT_BYTES,
+      load: async (id: string) => (await this.#journal.getCheckpoint(id))?.blob,
+    }
+    this.#poolOptions = { ...DEFAULT_POOL_OPTIONS, ...options.pool }
+    // Before anything is built: `pool.warmFrom` bytes that do not verify fail here.
+    this.#restored = new RestoredSessions({
+      ...checkpoints,
+      warmFrom: this.#poolOptions.warmFrom,
+      create: (sessionOptions, policy) => this.#factory.create(sessionOptions, policy),
+      acquire: (create) => this.#pool.acquire(create),
+      stopWarming: (error) => this.#pool.stopWarming(error),
+      poolHashSeed: () => this.#factory.defaultHashSeed,
+    })
     this.#recorder = new DurableCallRecorder({
       journal: this.#journal,
       annotationsOf: (id) => this.#registry.get(id)?.definition.annotations,
@@ -182,14 +187,35 @@ export class Capsule {
       leaseTtlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
       clock: this.#container.resolve(TOKENS.clock),
       openSession: (request) =>
-        this.#createSession(this.#durableOptions.get(request.key) ?? {}, undefined, request),
+        this.#factory.create(this.#durableOptions.get(request.key) ?? {}, undefined, request),
     })
     this.executions = { wait: (id, waitOptions) => this.#durable.wait(id, waitOptions) }
     this.journalPromises = journalPromises(this.#journal)
-    this.#poolOptions = { ...DEFAULT_POOL_OPTIONS, ...options.pool }
+    this.#factory = new SessionFactory({
+      options,
+      limits: this.#limits,
+      container: this.#container,
+      calls: this.#calls,
+      store: this.#store,
+      callBudget: this.#callBudget,
+      recorder: this.#recorder,
+      checkpoints,
+      maxExecutionsPerWorker: this.#poolOptions.maxExecutionsPerWorker,
+      sandboxUsers: hostRunsAsRoot() ? sandboxUsers : null,
+      defaultPolicy: this.#defaultSessionPolicy,
+      sandboxInForce: (level) => this.sandboxInForce(level),
+      assertOpen: () => this.#assertOpen(),
+      onOpened: (session) => this.#sessions.set(session.id, session),
+      onClosed: (session, durable) => {
+        this.#sessions.delete(session.id)
+        if (durable) durable.onClosed()
+        else this.#pool.release(session)
+      },
+      onWorkerLost: (session) => this.#pool.discard(session),
+    })
     // Last: with pool.min > 0 the pool starts warm sessions right away.
     this.#pool = new SessionPool(
-      () => this.#createSession({}),
+      () => this.#restored.pooled(),
       this.#poolOptions,
       this.#container.resolve(TOKENS.clock),
     )
@@ -222,8 +248,8 @@ export class Capsule {
       if (options.restore !== undefined) await durable.restore(options.restore)
       return durable
     }
-    if (options.restore !== undefined) return this.#restoredSession(options, policy)
-    return this.#pool.acquire(() => this.#createSession(options, policy))
+    if (options.restore !== undefined) return this.#restored.open(options, policy)
+    return this.#pool.acquire(() => this.#factory.create(options, policy))
   }
 
   /**
@@ -237,108 +263,6 @@ export class Capsule {
     return this.#durable.recover(this.#defaultSessionPolicy)
   }
 
-  // A session started from a checkpoint gets the checkpoint's hash seed, so hashes come back as they were.
-  async #restoredSession(options: SessionOptions, policy: SecurityPolicy): Promise<Session> {
-    const restore = options.restore!
-    const bytes = typeof restore === 'string' ? (await this.#journal.getCheckpoint(restore))?.blob : undefined
-    const sealed =
-      bytes ??
-      (restore instanceof Uint8Array ? restore : typeof restore === 'string' ? undefined : restore.bytes)
-    if (sealed === undefined) {
-      throw new CapsuleError('UNKNOWN_RECORD', `no checkpoint has the id ${JSON.stringify(restore)}`, {
-        details: { record: 'checkpoint', id: restore },
-      })
-    }
-    const { header } = openCheckpoint(sealed, this.#checkpointKey)
-    const session = await this.#createSession({ ...options, hashSeed: header.hashSeed }, policy)
-    try {
-      await session.restore(sealed)
-    } catch (error) {
-      session.destroy()
-      throw error
-    }
-    return session
-  }
-
-  async #createSession(
-    options: SessionOptions & { policy?: SecurityPolicy; hashSeed?: string },
-    policy: SecurityPolicy = options.policy ?? this.#defaultSessionPolicy,
-    durable?: Parameters<OpenDurableSession<Session>>[0],
-  ): Promise<Session> {
-    this.#assertOpen()
-    const limits = { ...this.#limits, ...options.limits }
-    const sandbox = this.sandboxInForce(policy.level)
-    const interpreter = await this.#probeInterpreter()
-    const plan = sandbox === 'bwrap' ? await this.#prepareSandbox(interpreter) : undefined
-    this.#assertOpen()
-    const session: Session = new Session({
-      id: `ses_${randomBytes(6).toString('hex')}`,
-      policy,
-      limits,
-      pipeline: this.#container.resolve(TOKENS.callPipeline),
-      calls: this.#calls,
-      store: this.#store,
-      clock: this.#container.resolve(TOKENS.clock),
-      sandbox,
-      onInput: options.onInput ?? this.#options.onInput,
-      maxExecutionsPerWorker: this.#poolOptions.maxExecutionsPerWorker,
-      callBudget: this.#callBudget,
-      logger: this.#container.resolve(TOKENS.logger),
-      onClose: (closed) => {
-        this.#sessions.delete(closed.id)
-        if (durable) durable.onClosed()
-        else this.#pool.release(closed)
-      },
-      durable: durable?.durable,
-      checkpoints: {
-        key: this.#checkpointKey,
-        maxBytes: DEFAULT_MAX_CHECKPOINT_BYTES,
-        load: async (id) => (await this.#journal.getCheckpoint(id))?.blob,
-      },
-      journalInput: durable && {
-        ask: (call) => this.#recorder.journalInput(call),
-        settled: (call) => this.#recorder.journalInputSettled(call),
-      },
-      onWorkerLost: (lost) => this.#pool.discard(lost),
-      startWorker: (init, handlers) =>
-        launchWorker(
-          {
-            command: buildWorkerLaunch({
-              interpreter,
-              codecs: this.#codecs(interpreter),
-              sandbox: plan ? { mode: 'bwrap', ...plan } : { mode: 'none' },
-              limits,
-              env: hashSeedEnv(
-                this.#options.env,
-                durable ? String(durable.pythonHashSeed) : options.hashSeed,
-              ),
-              cwd: this.#options.cwd,
-            }),
-            maxFrameBytes: limits.maxFrameBytes,
-            frameShape: {
-              maxFrameKeys: limits.maxFrameKeys,
-              maxFrameItems: limits.maxFrameItems,
-              maxFrameDepth: limits.maxFrameDepth,
-            },
-            startTimeoutMs: limits.startTimeoutMs,
-            heartbeatIntervalMs: limits.heartbeatIntervalMs,
-            heartbeatTimeoutMs: limits.heartbeatTimeoutMs,
-            init,
-            clock: this.#container.resolve(TOKENS.clock),
-          },
-          handlers,
-        ),
-    })
-    this.#sessions.set(session.id, session)
-    try {
-      await session.start()
-    } catch (error) {
-      session.destroy()
-      throw error
-    }
-    return session
-  }
-
   /** Every capability the Capsule knows, with the level that grants it. */
   capabilities(): CapabilityDescriptor[] {
     return this.#registry.list().map((capability) => CapabilityRegistry.describe(capability))
@@ -346,7 +270,7 @@ export class Capsule {
 
   /** A snapshot of the Capsule: level, sandbox, interpreter, capabilities, sessions, pending promises. */
   info(): CapsuleInfo {
-    const python = this.#interpreterInfo
+    const python = this.#factory.interpreter
     return {
       state: this.#state,
       level: this.level,
@@ -406,53 +330,6 @@ export class Capsule {
     return 'bwrap'
   }
 
-  // Never falls back silently: a sandbox that is needed and cannot start is SANDBOX_UNAVAILABLE, and so is
-  // one whose worker would have to run as root. A failure is not cached: the host may fix it and retry.
-  #prepareSandbox(interpreter: PythonInterpreterInfo): Promise<SandboxPlan> {
-    if (!this.#sandboxPlan) {
-      this.#sandboxPlan = prepareSandbox({
-        bwrapPath: this.#options.bwrapPath,
-        interpreter,
-        mounts: this.#options.mounts ?? [],
-        users: this.#sandboxUsers,
-      })
-      this.#sandboxPlan.catch(() => {
-        this.#sandboxPlan = undefined
-      })
-    }
-    return this.#sandboxPlan
-  }
-
-  #probeInterpreter(): Promise<PythonInterpreterInfo> {
-    if (!this.#interpreter) {
-      const python = this.#options.python ?? process.env.CAPSULE_PYTHON ?? 'python3'
-      this.#interpreter = probePythonInterpreter(python).then((info) => {
-        this.#interpreterInfo = info
-        return info
-      })
-      // A failed probe is not cached: the host may install Python and try again.
-      this.#interpreter.catch(() => {
-        this.#interpreter = undefined
-      })
-    }
-    return this.#interpreter
-  }
-
-  #codecs(interpreter: PythonInterpreterInfo): CodecName[] {
-    const codec = this.#options.codec ?? 'auto'
-    if (codec === 'json') return ['json']
-    if (codec === 'msgpack') {
-      if (!interpreter.hasMsgpack) {
-        throw new CapsuleError(
-          'INVALID_OPTIONS',
-          `codec 'msgpack' was requested but ${interpreter.executable} cannot import msgpack`,
-        )
-      }
-      return ['msgpack']
-    }
-    return interpreter.hasMsgpack ? ['msgpack', 'json'] : ['json']
-  }
-
   #settleExternally(id: string, outcome: { value: unknown } | { error: unknown }): void {
     if (typeof id === 'string' && this.#calls.settle(id, outcome)) return
     if (typeof id !== 'string' || !this.#store.get(id)) {
@@ -467,12 +344,4 @@ export class Capsule {
     }
     this.#store.settle(id, 'value' in outcome ? 'resolved' : 'rejected', outcome)
   }
-}
-
-function hashSeedEnv(
-  env: Record<string, string> | undefined,
-  seed: string | undefined,
-): Record<string, string> | undefined {
-  if (seed === undefined || !/^\d{1,10}$/.test(seed)) return env
-  return { ...env, PYTHONHASHSEED: seed }
 }

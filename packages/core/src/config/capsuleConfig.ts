@@ -96,6 +96,7 @@ const CONFIG_FILE_OPTIONS = {
   env: true,
   mounts: true,
   limits: true,
+  maxCheckpointBytes: true,
 } as const satisfies Partial<Record<keyof CapsuleOptions, true>>
 
 /**

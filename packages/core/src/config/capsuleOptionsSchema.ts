@@ -39,12 +39,23 @@ const mountsSchema: z.ZodType<SandboxMount[], SandboxMount[]> = z.array(
 const sandboxUserOption: z.ZodType<SandboxUserOptions, SandboxUserOptions> = sandboxUserSchema
 const limitsOption: z.ZodType<Partial<Limits>, Partial<Limits>> = limitsSchema
 const sessionLimitsOption: z.ZodType<Partial<Limits>, Partial<Limits>> = sessionLimitsSchema
+/** A checkpoint as a restore takes it: the checkpoint, its sealed bytes, or its id in the journal. */
+const checkpointSourceSchema = z.custom<Uint8Array | string | { bytes: Uint8Array }>(
+  (value) =>
+    (typeof value === 'string' && value.length > 0) ||
+    value instanceof Uint8Array ||
+    (typeof value === 'object' &&
+      value !== null &&
+      (value as { bytes?: unknown }).bytes instanceof Uint8Array),
+  { error: 'expected a checkpoint, its bytes or its id' },
+)
 const poolOption: z.ZodType<Partial<PoolOptions>, Partial<PoolOptions>> = z
   .strictObject({
     min: z.number().int().min(0).max(256),
     max: z.number().int().min(1).max(4096),
     idleTimeoutMs: z.number().int().min(0),
     maxExecutionsPerWorker: z.number().int().min(0),
+    warmFrom: checkpointSourceSchema,
   })
   .partial()
   .refine((pool) => (pool.min ?? DEFAULT_POOL_OPTIONS.min) <= (pool.max ?? DEFAULT_POOL_OPTIONS.max), {
@@ -118,7 +129,8 @@ export const capsuleOptionsSchema = z.strictObject({
    */
   cwd: z.string().min(1).optional(),
   /**
-   * Warm sessions and the cap on open ones ({@link DEFAULT_POOL_OPTIONS}).
+   * Warm sessions and the cap on open ones ({@link DEFAULT_POOL_OPTIONS}); `warmFrom` keeps them restored
+   * from a checkpoint (docs/checkpoints.md).
    * @defaultValue see below
    */
   pool: poolOption.optional(),
@@ -178,6 +190,12 @@ export const capsuleOptionsSchema = z.strictObject({
       { error: 'expected a string or Uint8Array of at least 32 bytes' },
     )
     .optional(),
+  /**
+   * The largest sealed checkpoint, in bytes, taken or restored: a bigger `checkpoint()` fails with
+   * `LIMIT_EXCEEDED` and a bigger restore is refused with `CHECKPOINT_INVALID` (`too_large`).
+   * @defaultValue 1 GiB ({@link DEFAULT_MAX_CHECKPOINT_BYTES})
+   */
+  maxCheckpointBytes: z.number().int().min(1).optional(),
 })
 
 /**
@@ -197,18 +215,11 @@ export const sessionOptionsSchema = capsuleOptionsSchema
      * again (after a restart, on another host) brings its namespace back. See docs/durability.md.
      */
     key: z.string().min(1).max(512).optional(),
-    /** Starts the session from a checkpoint: its sealed bytes, or its id in the journal. */
-    restore: z
-      .custom<Uint8Array | string | { bytes: Uint8Array }>(
-        (value) =>
-          typeof value === 'string' ||
-          value instanceof Uint8Array ||
-          (typeof value === 'object' &&
-            value !== null &&
-            (value as { bytes?: unknown }).bytes instanceof Uint8Array),
-        { error: 'expected a checkpoint, its bytes or its id' },
-      )
-      .optional(),
+    /**
+     * Starts the session from a checkpoint: the checkpoint, its sealed bytes, or its id in the journal. With
+     * no other option it is served by the pool when a pooled worker fits (docs/checkpoints.md).
+     */
+    restore: checkpointSourceSchema.optional(),
   })
 
 /** Per-session narrowing: a lower level, fewer grants, other limits. Never wider than the Capsule. */

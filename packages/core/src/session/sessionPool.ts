@@ -15,6 +15,11 @@ export interface PoolOptions {
   idleTimeoutMs: number
   /** Executions one worker may run before its session refuses more (LIMIT_EXCEEDED); 0 = no cap. */
   maxExecutionsPerWorker: number
+  /**
+   * A checkpoint every warm session is restored from before it is handed out: the checkpoint, its sealed
+   * bytes, or its id in the journal. The pool itself only carries it; the Capsule's factory restores.
+   */
+  warmFrom?: Uint8Array | string | { bytes: Uint8Array }
 }
 
 /** The defaults of {@link PoolOptions}. */
@@ -81,6 +86,8 @@ export class SessionPool<S extends PoolMember> {
   #retryAt: number | null = null
   #retryTimer: unknown
   #closed = false
+  /** Set when the pool's own factory can never succeed: why pooled requests fail. */
+  #stopped: unknown
 
   constructor(create: () => Promise<S>, options: PoolOptions, clock: Clock) {
     this.#create = create
@@ -96,6 +103,7 @@ export class SessionPool<S extends PoolMember> {
    */
   acquire(create?: () => Promise<S>): Promise<S> {
     if (this.#closed) return Promise.reject(new CapsuleError('CAPSULE_CLOSED', 'the Capsule is closed'))
+    if (!create && this.#stopped !== undefined) return Promise.reject(this.#stopped)
     if (this.#breaker === 'open') return Promise.reject(this.#breakerError())
     this.#touch()
     if (!create) {
@@ -127,6 +135,24 @@ export class SessionPool<S extends PoolMember> {
       session.destroy()
       this.#replenish()
     }
+  }
+
+  /**
+   * The pool's factory can never succeed (its configuration is wrong, e.g. a refused `warmFrom`): no more
+   * background starts, no retries, and requests for a pooled session fail at once with `error`. Requests
+   * that bring their own factory are still served. The first error stays.
+   */
+  stopWarming(error: unknown): void {
+    if (this.#stopped !== undefined) return
+    this.#stopped = error
+    if (this.#retryTimer !== undefined) this.#clock.clearTimeout(this.#retryTimer)
+    this.#retryTimer = undefined
+    this.#retryAt = null
+    for (const waiter of this.#waiters.filter((w) => !w.create)) {
+      this.#waiters.splice(this.#waiters.indexOf(waiter), 1)
+      waiter.reject(error)
+    }
+    for (const session of this.#warm.splice(0)) session.close().catch(() => undefined)
   }
 
   /** Figures for dashboards. */
@@ -165,6 +191,11 @@ export class SessionPool<S extends PoolMember> {
   #serveWaiters(): void {
     while (this.#waiters.length > 0 && !this.#closed) {
       const waiter = this.#waiters[0]!
+      if (!waiter.create && this.#stopped !== undefined) {
+        this.#waiters.shift()
+        waiter.reject(this.#stopped)
+        continue
+      }
       if (!waiter.create && this.#warm.length > 0) {
         this.#waiters.shift()
         const warm = this.#warm.shift()!
@@ -172,7 +203,12 @@ export class SessionPool<S extends PoolMember> {
         waiter.resolve(warm)
         continue
       }
-      if (this.#total >= this.#options.max) return
+      if (this.#total >= this.#options.max) {
+        // A warm session nobody has asked for yields its slot to a request that needs a worker of its own.
+        const idle = waiter.create ? this.#warm.shift() : undefined
+        if (!idle) return
+        idle.close().catch(() => undefined)
+      }
       this.#waiters.shift()
       this.#start(waiter.create ?? this.#create).then(
         (session) => {
@@ -189,7 +225,8 @@ export class SessionPool<S extends PoolMember> {
 
   // Keeps `min` warm sessions, as far as `max` and the breaker allow.
   #replenish(): void {
-    if (this.#closed || this.#dormant || this.#breaker === 'open' || this.#retryTimer !== undefined) return
+    if (this.#closed || this.#stopped !== undefined || this.#dormant) return
+    if (this.#breaker === 'open' || this.#retryTimer !== undefined) return
     while (this.#warm.length + this.#starting < this.#options.min && this.#total < this.#options.max) {
       if (this.#breaker === 'half-open' && this.#starting > 0) return
       this.#start(this.#create).then(
@@ -200,7 +237,7 @@ export class SessionPool<S extends PoolMember> {
   }
 
   #addWarm(session: S): void {
-    if (this.#closed) {
+    if (this.#closed || this.#stopped !== undefined) {
       session.close().catch(() => undefined)
       return
     }
@@ -244,6 +281,8 @@ export class SessionPool<S extends PoolMember> {
       return session
     } catch (error) {
       this.#startFailures += 1
+      // The reason the pool stopped warming is its configuration's fault, not the workers': no backoff.
+      if (error === this.#stopped) throw error
       this.#consecutiveFailures += 1
       this.#lastFailure = error
       if (this.#consecutiveFailures >= BREAKER_THRESHOLD || this.#breaker === 'half-open') this.#openBreaker()
