@@ -13,8 +13,7 @@ export {
 } from './presets/gitPreset.js'
 export { FIND_DENIED_WORDS, GREP_DENIED_FLAGS, RG_DENIED_FLAGS } from './presets/searchToolPresets.js'
 export { TAR_DENIED_FLAGS } from './presets/tarPreset.js'
-export type { ShellSandbox } from './shellProvider.js'
-export { shellProvider, shellRunInput, shellRunOutput, shellSandboxInForce } from './shellProvider.js'
+export { shellProvider, shellSandboxInForce } from './shellProvider.js'
 export type { CommandRule, ShellPreset, ShellProviderOptions, ShellRoot } from './shellProviderOptions.js'
 export {
   DEFAULT_MAX_ARG_BYTES,
@@ -27,3 +26,5 @@ export {
   SHELL_PRESETS,
   shellProviderOptionsSchema,
 } from './shellProviderOptions.js'
+export { shellRunInput, shellRunOutput } from './shellRunSchemas.js'
+export type { ShellSandbox } from './shellSandboxChoice.js'
