@@ -20,6 +20,9 @@ export const METADATA_ADDRESSES: readonly string[] = [
 const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3')
 const NAT64_LOCAL_USE = ipaddr.parseCIDR('64:ff9b:1::/48')
 
+/** Verdicts {@link AddressPolicy.check} remembers before it starts over (bounds the memory it holds). */
+const MAX_REMEMBERED_VERDICTS = 1024
+
 /**
  * Decides whether an IP address may be connected to: public unicast only, unless the host listed
  * the address (or a CIDR holding it) in `allowPrivateAddresses`. IPv6 forms that carry an IPv4
@@ -28,6 +31,7 @@ const NAT64_LOCAL_USE = ipaddr.parseCIDR('64:ff9b:1::/48')
 export class AddressPolicy {
   readonly #allowed: ReadonlyArray<[Address, number]>
   readonly #exact: ReadonlySet<string>
+  readonly #verdicts = new Map<string, string | null>()
 
   /** `allowPrivateAddresses`: IPs or CIDRs; throws a TypeError naming the first malformed entry. */
   constructor(allowPrivateAddresses: readonly string[] = []) {
@@ -47,6 +51,17 @@ export class AddressPolicy {
    * used. An unparsable address is forbidden: fail closed.
    */
   check(address: string): string | null {
+    // The verdict depends on the text and this policy only; a host fetched again and again (or an
+    // address DNS keeps returning) is parsed and classified once.
+    const known = this.#verdicts.get(address)
+    if (known !== undefined) return known
+    const verdict = this.#judge(address)
+    if (this.#verdicts.size >= MAX_REMEMBERED_VERDICTS) this.#verdicts.clear()
+    this.#verdicts.set(address, verdict)
+    return verdict
+  }
+
+  #judge(address: string): string | null {
     const parsed = parseAddress(address)
     if (parsed === null) return 'invalid'
     const candidates = [parsed]

@@ -43,15 +43,16 @@ export function createFetchHandler(deps: FetchHandlerDependencies) {
     if (Number.isFinite(ctx.deadline) && ctx.deadline > 0)
       timeoutMs = Math.min(timeoutMs, Math.max(0, ctx.deadline - Date.now()))
     // One signal for the request: the call's cancellation or the deadline, linked by hand
-    // (AbortSignal.any is costly on Node 20, and this runs for every request).
-    const deadline = new AbortController()
+    // (AbortSignal.any is costly on Node 20, and this runs for every request). The deadline is a flag,
+    // not a second controller: one AbortController per request is all the abort plumbing it pays for.
+    const deadline = { aborted: false }
     const combined = new AbortController()
     const onCancel = () => combined.abort(ctx.signal.reason)
     if (ctx.signal.aborted) onCancel()
     else ctx.signal.addEventListener('abort', onCancel, { once: true })
     const timer = setTimeout(() => {
-      deadline.abort()
-      combined.abort(deadline.signal.reason)
+      deadline.aborted = true
+      combined.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
     }, timeoutMs)
     const signal = combined.signal
     let release: (() => void) | undefined
@@ -108,7 +109,7 @@ export function createFetchHandler(deps: FetchHandlerDependencies) {
       }
     } catch (error) {
       throw toCapabilityError(error, {
-        deadline: deadline.signal,
+        deadline,
         cancel: ctx.signal,
         timeoutMs,
         host: currentHost,
@@ -267,7 +268,8 @@ function pairs(raw: readonly string[]): Array<[string, string]> {
 }
 
 interface ErrorContext {
-  deadline: AbortSignal
+  /** Set when the request's own deadline fired (as opposed to a cancellation). */
+  deadline: { readonly aborted: boolean }
   cancel: AbortSignal
   timeoutMs: number
   host: string

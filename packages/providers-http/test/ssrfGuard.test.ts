@@ -166,6 +166,18 @@ describe('AddressPolicy', () => {
     expect(new AddressPolicy(['169.254.169.254']).check('169.254.169.254')).toBeNull()
   })
 
+  test('gives the same verdict every time, past the number of verdicts it remembers', () => {
+    const open = new AddressPolicy(['127.0.0.1'])
+    for (let round = 0; round < 3; round += 1) {
+      expect(open.check('127.0.0.1')).toBeNull()
+      expect(open.check('127.0.0.2')).toBe('loopback')
+      expect(open.check('not an address')).toBe('invalid')
+    }
+    for (let i = 0; i < 3000; i += 1) expect(open.check(`10.${i >> 8}.${i & 255}.1`)).toBe('private')
+    expect(open.check('127.0.0.2')).toBe('loopback')
+    expect(open.check('127.0.0.1')).toBeNull()
+  })
+
   test('rejects malformed entries with a TypeError naming them', () => {
     expect(() => new AddressPolicy(['localhost'])).toThrow(/"localhost" is not an IP address or CIDR/)
     expect(() => new AddressPolicy(['10.0.0.0/33'])).toThrow(/10\.0\.0\.0\/33/)
