@@ -106,7 +106,8 @@ Commands:
   %audit [N]             the last N capability calls of this session (default 20)
   %level                 the level, grants and sandbox in force
   %info                  session details: interpreter, pid, codec, counters
-  %checkpoint [FILE]     save the namespace to FILE (default ./capsule-<time>.ckpt) and say what was lost
+  %checkpoint [FILE]     save the namespace to FILE and say what was lost; without FILE, into the
+                         --journal journal (printing its id), else to ./capsule-<time>.ckpt
   %restart               a fresh worker (the namespace is lost)
   %help                  this list
 
@@ -114,9 +115,11 @@ History is kept in $XDG_STATE_HOME/capsule/repl_history (~/.local/state/…); se
 another file, or to an empty string for none.
 
   --no-history           do not read or write the history file
-  --restore FILE         start from a checkpoint file (written by %checkpoint or capsule run
-                         --checkpoint-to); what came back and what did not is printed on stderr. The CLI
-                         has no journal, so checkpoints are files, not journal ids
+  --journal SPEC         a journal for checkpoints: sqlite:PATH (a file, created when missing) or a
+                         postgres:// URL
+  --restore FILE|ID      start from a checkpoint: an existing FILE (written by %checkpoint or capsule run
+                         --checkpoint-to), else a checkpoint ID in the --journal journal; what came back
+                         and what did not is printed on stderr
 
 ${CHECKPOINT_KEY_HELP}
 
@@ -127,6 +130,7 @@ Examples:
   capsule repl --level restricted --fs-root ./data
   capsule repl --sandbox none --level trusted --allow-command git
   capsule repl --restore capsule-2026-01-01T10-00-00-000Z.ckpt
+  capsule repl --journal sqlite:state.db --restore cp_5f0c…
 `,
   audit: `Usage: capsule audit FILE [--session ID] [--capability ID] [--denied]
 

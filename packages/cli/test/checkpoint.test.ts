@@ -125,7 +125,7 @@ test('a tampered checkpoint, or one signed with another key, is refused with exi
     env,
   })
   expect(missing.code).toBe(2)
-  expect(missing.stderr).toContain('cannot read the checkpoint')
+  expect(missing.stderr).toContain('nope.ckpt: no such file; to restore a checkpoint id, name its journal')
 })
 
 test('a short CAPSULE_CHECKPOINT_KEY is refused before anything starts', async () => {

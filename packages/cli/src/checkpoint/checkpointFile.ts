@@ -47,11 +47,14 @@ export function defaultCheckpointFile(now: Date = new Date()): string {
   return `capsule-${now.toISOString().replace(/[:.]/g, '-')}.ckpt`
 }
 
-/** What a saved checkpoint holds and what it lost, in a few lines. Names come from Python: escaped. */
-export function describeCheckpoint(file: string, checkpoint: SessionCheckpoint): string {
+/**
+ * What a saved checkpoint holds and what it lost, in a few lines. `where` is the file, or the journal and
+ * the checkpoint's id. Names come from Python: escaped.
+ */
+export function describeCheckpoint(where: string, checkpoint: SessionCheckpoint): string {
   const { names } = checkpoint.header
   const lines = [
-    `checkpoint saved to ${safe(file)} (${formatBytes(checkpoint.bytes.byteLength)})`,
+    `checkpoint saved to ${safe(where)} (${formatBytes(checkpoint.bytes.byteLength)})`,
     `  data       ${list(names.data)}`,
     `  redefined  ${list(names.redefined)}`,
   ]
@@ -59,10 +62,10 @@ export function describeCheckpoint(file: string, checkpoint: SessionCheckpoint):
   return lines.join('\n')
 }
 
-/** What a restore brought back and what it did not, in a few lines. */
-export function describeRestore(file: string, report: SessionRestoreReport): string {
+/** What a restore brought back and what it did not, in a few lines (`from`: the file, or id and journal). */
+export function describeRestore(from: string, report: SessionRestoreReport): string {
   const lines = [
-    `restored from ${safe(file)}`,
+    `restored from ${safe(from)}`,
     `  restored   ${list(report.restored)}`,
     `  redefined  ${list(report.redefined)}`,
   ]

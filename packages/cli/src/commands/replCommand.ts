@@ -1,12 +1,14 @@
 import { createInterface, type Interface } from 'node:readline'
 import type { InputEvent } from '@capsule/core'
-import { describeRestore, readCheckpointFile } from '../checkpoint/checkpointFile.js'
+import { describeRestore } from '../checkpoint/checkpointFile.js'
 import { CheckpointKey } from '../checkpoint/checkpointKey.js'
 import { explainRefusedCheckpoint } from '../checkpoint/refusedCheckpoint.js'
+import { type RestoreSource, readRestoreSource } from '../checkpoint/restoreSource.js'
 import { EXIT_OK, toCliError } from '../cliError.js'
 import { parseCommandArgs } from '../commandArgs.js'
 import { CAPSULE_FLAG_OPTIONS, readCapsuleFlags } from '../config/capsuleFlags.js'
 import { commandHelp } from '../help.js'
+import { type OpenedJournal, openJournalFlag } from '../journal/journalFlag.js'
 import { DisplayWriter } from '../output/displayWriter.js'
 import { escapeUntrusted } from '../output/escapeUntrusted.js'
 import { formatPythonError } from '../output/formatPythonError.js'
@@ -31,6 +33,7 @@ const REPL_OPTIONS = {
   ...CAPSULE_FLAG_OPTIONS,
   'no-history': { type: 'boolean' },
   restore: { type: 'string' },
+  journal: { type: 'string' },
 } as const
 
 const PROMPT = '>>> '
@@ -44,23 +47,33 @@ export async function replCommand(args: readonly string[], terminal: Terminal): 
     return EXIT_OK
   }
   const flags = readCapsuleFlags(values)
-  const restoreFile = values.restore
   const key = CheckpointKey.resolve()
-  const restore = restoreFile === undefined ? undefined : readCheckpointFile(restoreFile)
+  const journal = values.journal === undefined ? undefined : await openJournalFlag(values.journal)
   let started: StartedSession
+  let restore: RestoreSource | undefined
   try {
-    started = await startSession(flags, terminal, false, { key, ...(restore ? { restore } : {}) })
+    restore = values.restore === undefined ? undefined : await readRestoreSource(values.restore, journal)
+    started = await startSession(flags, terminal, false, {
+      key,
+      ...(restore ? { restore: restore.bytes } : {}),
+    })
   } catch (error) {
+    await journal?.close().catch(() => undefined)
     throw explainRefusedCheckpoint(error, key)
   }
   const report = started.session.lastRestore
   // On stderr, so a piped REPL's stdout holds only what the cells print.
-  if (restoreFile !== undefined && report) terminal.stderr.write(`${describeRestore(restoreFile, report)}\n`)
+  if (restore && report) terminal.stderr.write(`${describeRestore(restore.label, report)}\n`)
   const repl = new Repl(started, terminal, {
     historyFile: values['no-history'] ? undefined : historyFilePath(),
     outputDir: flags.outputDir,
+    journal,
   })
-  return repl.run()
+  try {
+    return await repl.run()
+  } finally {
+    await journal?.close().catch(() => undefined)
+  }
 }
 
 /**
@@ -79,6 +92,7 @@ class Repl {
   readonly #output: MutableOutput
   readonly #rl: Interface
   readonly #tty: boolean
+  readonly #journal: OpenedJournal | undefined
   #buffer: string[] = []
   readonly #queue: string[] = []
   #processing = false
@@ -92,9 +106,10 @@ class Repl {
   constructor(
     started: StartedSession,
     terminal: Terminal,
-    options: { historyFile: string | undefined; outputDir: string | undefined },
+    options: { historyFile: string | undefined; outputDir: string | undefined; journal?: OpenedJournal },
   ) {
     this.#started = started
+    this.#journal = options.journal
     this.#terminal = terminal
     this.#style = styles(terminal.color)
     this.#tty = Boolean(terminal.stdin.isTTY && terminal.stdout.isTTY)
@@ -273,7 +288,7 @@ class Repl {
 
   async #magic(line: string): Promise<void> {
     const [name, argument] = line.slice(1).split(/\s+/)
-    const context: MagicContext = { started: this.#started, style: this.#style }
+    const context: MagicContext = { started: this.#started, style: this.#style, journal: this.#journal }
     let text: string
     switch (name) {
       case 'capabilities':

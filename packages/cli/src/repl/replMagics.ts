@@ -5,6 +5,8 @@ import {
   writeCheckpointFile,
 } from '../checkpoint/checkpointFile.js'
 import { toCliError } from '../cliError.js'
+import { storeCheckpointInJournal } from '../journal/journalCheckpoints.js'
+import type { OpenedJournal } from '../journal/journalFlag.js'
 import { escapeUntrusted as safe } from '../output/escapeUntrusted.js'
 import { formatAuditCalls, groupAuditEntries, summarizeAuditCalls } from '../output/formatAudit.js'
 import type { Styles } from '../output/terminal.js'
@@ -16,7 +18,8 @@ export const REPL_MAGICS: Record<string, string> = {
   audit: '%audit [N]: the last N capability calls of this session (default 20)',
   level: 'the level, grants and sandbox in force',
   info: 'session details: interpreter, pid, codec, counters',
-  checkpoint: '%checkpoint [FILE]: save the namespace to FILE (default ./capsule-<time>.ckpt)',
+  checkpoint:
+    '%checkpoint [FILE]: save the namespace to FILE (default: the --journal journal, else ./capsule-<time>.ckpt)',
   restart: 'a fresh worker (the namespace is lost)',
   help: 'this list',
 }
@@ -25,6 +28,8 @@ export const REPL_MAGICS: Record<string, string> = {
 export interface MagicContext {
   started: StartedSession
   style: Styles
+  /** The `--journal` journal, when one is open: `%checkpoint` without a FILE stores there. */
+  journal?: OpenedJournal
 }
 
 /**
@@ -121,17 +126,25 @@ export function infoMagic({ started, style }: MagicContext): string {
 
 /**
  * `%checkpoint [FILE]`: checkpoints the session between cells and writes the sealed bytes to FILE (0600,
- * atomically), then says what was saved and what was lost. A new CLI key is saved to its key file first, so
- * `capsule repl --restore FILE` can verify the checkpoint later.
+ * atomically) — or, without a FILE when a `--journal` is open, stores them in the journal and prints the
+ * id — then says what was saved and what was lost. A new CLI key is saved to its key file first, so
+ * `capsule repl --restore FILE|ID` can verify the checkpoint later.
  */
 export async function checkpointMagic(
-  { started, style }: MagicContext,
+  { started, style, journal }: MagicContext,
   argument: string | undefined,
 ): Promise<string> {
-  const file = argument ?? defaultCheckpointFile()
   try {
     const checkpoint = await started.session.checkpoint()
     started.checkpointKey?.persist()
+    if (argument === undefined && journal) {
+      const id = await storeCheckpointInJournal(journal.journal, checkpoint.bytes)
+      return [
+        describeCheckpoint(`${journal.label} as ${id}`, checkpoint),
+        style.dim(`restore it with: capsule repl --journal ${journal.label} --restore ${id}`),
+      ].join('\n')
+    }
+    const file = argument ?? defaultCheckpointFile()
     writeCheckpointFile(file, checkpoint.bytes)
     return describeCheckpoint(file, checkpoint)
   } catch (error) {
