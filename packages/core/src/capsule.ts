@@ -231,8 +231,11 @@ export class Capsule {
   }
 
   /**
-   * A ready session: a started worker with the granted capabilities injected. Fails with
-   * PYTHON_NOT_FOUND / PYTHON_UNSUPPORTED / SANDBOX_UNAVAILABLE / WORKER_START_FAILED.
+   * A ready session: a started worker with the granted capabilities injected. Without options it comes from
+   * the pool (restored ahead of time with `pool.warmFrom`); `{ restore }` alone restores into a pooled
+   * worker when its hash seed fits, else into a fresh one (docs/checkpoints.md). Fails with
+   * PYTHON_NOT_FOUND / PYTHON_UNSUPPORTED / SANDBOX_UNAVAILABLE / WORKER_START_FAILED, and for a restore
+   * CHECKPOINT_INVALID / UNKNOWN_RECORD.
    */
   async session(options: SessionOptions = {}): Promise<Session> {
     this.#assertOpen()
