@@ -41,7 +41,7 @@ def run():
 
 
 def _run(stdio, fd_in, fd_out):
-    from capsule_worker.codec import CodecUnavailable, choose_codec, codec_names
+    from capsule_worker.frames import CodecUnavailable, choose_codec, codec_names
     from capsule_worker.rlimits import LimitError, apply
 
     # Limits first: nothing the host did not budget for may run, not even the rest of start-up.

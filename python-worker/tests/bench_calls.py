@@ -17,7 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from capsule_worker.codec import JsonCodec, MsgpackCodec  # noqa: E402
+from capsule_worker.frames import JsonCodec, MsgpackCodec  # noqa: E402
 from tests.client import WORKER_ROOT, has_msgpack, make_spec, probe_sys_path  # noqa: E402
 
 _HEADER = struct.Struct(">I")

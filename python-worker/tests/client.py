@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-from capsule_worker.codec import JsonCodec, MsgpackCodec
+from capsule_worker.frames import JsonCodec, MsgpackCodec
 
 WORKER_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _HEADER = struct.Struct(">I")

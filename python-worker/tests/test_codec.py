@@ -2,7 +2,7 @@ import json
 import os
 import unittest
 
-from capsule_worker.codec import JsonCodec, choose_codec, codec_names, tag, untag
+from capsule_worker.frames import JsonCodec, choose_codec, codec_names, tag, untag
 from tests.support import MSGPACK
 
 GOLDEN = os.path.join(
@@ -72,7 +72,7 @@ class GoldenFramesTest(unittest.TestCase):
         if name == "msgpack":
             if not MSGPACK:
                 self.skipTest("msgpack is not importable on this interpreter")
-            from capsule_worker.codec import MsgpackCodec
+            from capsule_worker.frames import MsgpackCodec
 
             return MsgpackCodec()
         return JsonCodec()
@@ -106,7 +106,7 @@ class GoldenFramesTest(unittest.TestCase):
     def test_msgpack_encoding_matches_the_golden_bytes(self):
         if not MSGPACK:
             self.skipTest("msgpack is not importable on this interpreter")
-        from capsule_worker.codec import MsgpackCodec
+        from capsule_worker.frames import MsgpackCodec
         from capsule_worker.frames import FrameWriter
 
         codec = MsgpackCodec()

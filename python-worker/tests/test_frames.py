@@ -2,7 +2,7 @@ import os
 import threading
 import unittest
 
-from capsule_worker.codec import JsonCodec
+from capsule_worker.frames import JsonCodec
 from capsule_worker.frames import FrameReader, FrameTooLarge, FrameWriter, ProtocolError
 
 

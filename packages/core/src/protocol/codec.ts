@@ -1,7 +1,6 @@
 import { Decoder, Encoder } from '@msgpack/msgpack'
 import { CapsuleError } from '../errors.js'
-import { withAsciiFastStrings } from './asciiStrings.js'
-import { checkFrameShape, type FrameShapeLimits } from './frameShape.js'
+import { tagForJson, untagParsedJson } from './jsonTags.js'
 
 /** The codecs a worker may pick, in the host's order of preference. */
 export const CODEC_NAMES = ['msgpack', 'json'] as const
@@ -22,7 +21,7 @@ export interface Codec {
  */
 export function createMsgpackCodec(shape?: FrameShapeLimits): Codec {
   const encoder = new Encoder({ ignoreUndefined: true })
-  const decoder = withAsciiFastStrings(new Decoder())
+  const decoder = new Decoder()
   return {
     name: 'msgpack',
     encode: (message) => encoder.encode(message),
@@ -33,9 +32,6 @@ export function createMsgpackCodec(shape?: FrameShapeLimits): Codec {
     },
   }
 }
-
-const BYTES_TAG = '$b'
-const ESCAPE_TAG = '$esc'
 
 /**
  * JSON for workers without msgpack. Bytes travel as `{"$b": base64}`; a map that would read as a tag
@@ -74,98 +70,242 @@ export function decodeHello(
   throw new CapsuleError('PROTOCOL_ERROR', 'the first frame is neither a JSON nor a MessagePack map')
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false
-  const proto = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
+// ── the shape of an untrusted body, checked before it is decoded ─────────────────────────────────
+
+/**
+ * Bounds on the structure of one frame body from the worker, checked on the encoded bytes before it is
+ * decoded. Decoding, schema checks and audit redaction all cost time per key and per item, so these bounds
+ * (not what a hostile frame holds) cap that cost.
+ */
+export interface FrameShapeLimits {
+  /** Map entries in the whole frame. */
+  maxFrameKeys: number
+  /** Array items in the whole frame. */
+  maxFrameItems: number
+  /** Nesting of maps and arrays; the message's own map is depth 1. */
+  maxFrameDepth: number
 }
 
-function looksLikeTag(map: Record<string, unknown>): boolean {
-  const keys = Object.keys(map)
-  return keys.length === 1 && (keys[0] === BYTES_TAG || keys[0] === ESCAPE_TAG)
+/**
+ * Checks a frame body against {@link FrameShapeLimits} without decoding it. Throws LIMIT_EXCEEDED
+ * (`details.limit` names the bound) as soon as one is passed, so the work done is bounded by the limits
+ * whatever the frame holds. A body whose structure cannot be read is left to the decoder, which reports it.
+ *
+ * This reads only the containers' headers: msgpack lengths are skipped, JSON strings jumped over with a
+ * native search. It checks; it never builds values (the codecs stay the libraries').
+ */
+export function checkFrameShape(body: Uint8Array, codec: CodecName, limits: FrameShapeLimits): void {
+  if (codec === 'msgpack') scanMsgpack(body, limits)
+  else scanJson(body, limits)
 }
 
-/** The JSON codec's tagged form of a value (bytes → `{"$b": base64}`); also the notation of golden frames. */
-export function tagForJson(value: unknown): unknown {
-  if (value instanceof Uint8Array)
-    return { [BYTES_TAG]: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') }
-  if (Array.isArray(value)) return value.map(tagForJson)
-  if (isPlainObject(value)) {
-    const out: Record<string, unknown> = {}
-    for (const [key, item] of Object.entries(value)) {
-      if (item !== undefined) out[key] = tagForJson(item)
+function exceeded(limit: keyof FrameShapeLimits, limits: FrameShapeLimits, found: string): never {
+  throw new CapsuleError(
+    'LIMIT_EXCEEDED',
+    `a frame from the worker has ${found}, more than ${limit} (${limits[limit]})`,
+    { details: { limit, [limit]: limits[limit] } },
+  )
+}
+
+// MessagePack: one value at a time, with an explicit stack of how many values each open container still
+// holds. A header announces its size, so the bounds are judged before the container's contents are read.
+function scanMsgpack(bytes: Uint8Array, limits: FrameShapeLimits): void {
+  const { maxFrameKeys, maxFrameItems, maxFrameDepth } = limits
+  const stack: number[] = []
+  let remaining = 1
+  let pos = 0
+  let keys = 0
+  let items = 0
+  const end = bytes.byteLength
+  const u8 = (at: number) => bytes[at] ?? 0
+  const u16 = (at: number) => (u8(at) << 8) | u8(at + 1)
+  const u32 = (at: number) => u8(at) * 0x1000000 + ((u8(at + 1) << 16) | (u8(at + 2) << 8) | u8(at + 3))
+  for (;;) {
+    if (remaining === 0) {
+      if (stack.length === 0) return
+      remaining = stack.pop()!
+      continue
     }
-    return looksLikeTag(out) ? { [ESCAPE_TAG]: out } : out
-  }
-  if (typeof value === 'number' && !Number.isFinite(value)) {
-    throw new CapsuleError('INVALID_ARGUMENT', `cannot encode ${value} as JSON`)
-  }
-  return value
-}
-
-/** Inverse of {@link tagForJson}. */
-export function untagFromJson(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(untagFromJson)
-  if (isPlainObject(value)) {
-    if (looksLikeTag(value)) {
-      const [key, inner] = Object.entries(value)[0]!
-      if (key === BYTES_TAG) {
-        if (typeof inner !== 'string')
-          throw new CapsuleError('PROTOCOL_ERROR', 'a $b tag must hold base64 text')
-        return new Uint8Array(Buffer.from(inner, 'base64'))
+    if (pos >= end) return // truncated: the decoder says so
+    remaining -= 1
+    const head = bytes[pos]!
+    pos += 1
+    let entries = -1
+    let values = -1
+    if (head <= 0x7f || head >= 0xe0 || head === 0xc0 || head === 0xc2 || head === 0xc3) continue
+    if (head <= 0x8f) entries = head & 0x0f
+    else if (head <= 0x9f) values = head & 0x0f
+    else if (head <= 0xbf) pos += head & 0x1f
+    else {
+      switch (head) {
+        case 0xc4: // bin 8
+        case 0xd9: // str 8
+          pos += 1 + u8(pos)
+          break
+        case 0xc5:
+        case 0xda:
+          pos += 2 + u16(pos)
+          break
+        case 0xc6:
+        case 0xdb:
+          pos += 4 + u32(pos)
+          break
+        case 0xc7: // ext 8: length, type, data
+          pos += 2 + u8(pos)
+          break
+        case 0xc8:
+          pos += 3 + u16(pos)
+          break
+        case 0xc9:
+          pos += 5 + u32(pos)
+          break
+        case 0xca:
+          pos += 4
+          break
+        case 0xcb:
+          pos += 8
+          break
+        case 0xcc:
+        case 0xd0:
+          pos += 1
+          break
+        case 0xcd:
+        case 0xd1:
+          pos += 2
+          break
+        case 0xce:
+        case 0xd2:
+          pos += 4
+          break
+        case 0xcf:
+        case 0xd3:
+          pos += 8
+          break
+        case 0xd4: // fixext 1..16: type, data
+          pos += 2
+          break
+        case 0xd5:
+          pos += 3
+          break
+        case 0xd6:
+          pos += 5
+          break
+        case 0xd7:
+          pos += 9
+          break
+        case 0xd8:
+          pos += 17
+          break
+        case 0xdc:
+          values = u16(pos)
+          pos += 2
+          break
+        case 0xdd:
+          values = u32(pos)
+          pos += 4
+          break
+        case 0xde:
+          entries = u16(pos)
+          pos += 2
+          break
+        case 0xdf:
+          entries = u32(pos)
+          pos += 4
+          break
+        default:
+          return // 0xc1 is never used: undecodable, and the decoder says so
       }
-      if (!isPlainObject(inner)) throw new CapsuleError('PROTOCOL_ERROR', 'a $esc tag must hold a map')
-      return untagValues(inner)
     }
-    return untagValues(value)
+    if (entries < 0 && values < 0) continue
+    if (stack.length + 1 > maxFrameDepth) exceeded('maxFrameDepth', limits, 'deeper nesting')
+    if (entries >= 0) {
+      keys += entries
+      if (keys > maxFrameKeys) exceeded('maxFrameKeys', limits, `at least ${keys} map entries`)
+      values = entries * 2
+    } else {
+      items += values
+      if (items > maxFrameItems) exceeded('maxFrameItems', limits, `at least ${items} array items`)
+    }
+    if (values > 0) {
+      stack.push(remaining)
+      remaining = values
+    }
   }
-  return value
 }
 
-function untagValues(map: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const [key, item] of Object.entries(map)) {
-    refuseProtoKey(key)
-    out[key] = untagFromJson(item)
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+
+// Byte classes of JSON's structural characters; every other byte outside a string is 0.
+const OPENS = 1
+const CLOSES = 2
+const COLON = 3
+const COMMA = 4
+const STRING = 5
+const JSON_CLASS = new Uint8Array(256)
+JSON_CLASS[0x7b] = OPENS
+JSON_CLASS[0x5b] = OPENS
+JSON_CLASS[0x7d] = CLOSES
+JSON_CLASS[0x5d] = CLOSES
+JSON_CLASS[0x3a] = COLON
+JSON_CLASS[0x2c] = COMMA
+JSON_CLASS[QUOTE] = STRING
+
+// JSON: one pass over the bytes outside strings, one table look-up each; a string is jumped over with
+// Buffer#indexOf. Every `:` is a map entry; an array counts one item when it opens and one more per comma
+// (an empty array counts one, which errs on the safe side). The cost is of the order of JSON.parse's own.
+function scanJson(body: Uint8Array, limits: FrameShapeLimits): void {
+  const { maxFrameKeys, maxFrameItems, maxFrameDepth } = limits
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  // inArray[d] is 1 when the container at depth d is an array.
+  const inArray = new Uint8Array(maxFrameDepth + 2)
+  let depth = 0
+  let keys = 0
+  let items = 0
+  const end = bytes.byteLength
+  for (let pos = 0; pos < end; pos += 1) {
+    const kind = JSON_CLASS[bytes[pos]!]
+    if (kind === 0) continue
+    if (kind === STRING) {
+      pos = stringEnd(bytes, pos)
+      if (pos < 0) return // unterminated: JSON.parse says so
+    } else if (kind === OPENS) {
+      depth += 1
+      if (depth > maxFrameDepth) exceeded('maxFrameDepth', limits, 'deeper nesting')
+      const isArray = bytes[pos] === 0x5b
+      inArray[depth] = isArray ? 1 : 0
+      if (isArray) {
+        items += 1
+        if (items > maxFrameItems) exceeded('maxFrameItems', limits, `at least ${items} array items`)
+      }
+    } else if (kind === CLOSES) {
+      if (depth > 0) depth -= 1
+    } else if (kind === COLON) {
+      keys += 1
+      if (keys > maxFrameKeys) exceeded('maxFrameKeys', limits, `at least ${keys} map entries`)
+    } else if (inArray[depth] === 1) {
+      items += 1
+      if (items > maxFrameItems) exceeded('maxFrameItems', limits, `at least ${items} array items`)
+    }
   }
-  return out
 }
 
-// JSON.parse keeps `__proto__` as a plain key; assigning it anywhere later (a copy, a schema's output)
-// would swap that map's prototype. The msgpack decoder refuses the key too, so both codecs agree.
-function refuseProtoKey(key: string): void {
-  if (key === '__proto__') throw new CapsuleError('PROTOCOL_ERROR', 'the key __proto__ is not allowed')
-}
-
-// {@link untagFromJson} for what JSON.parse just built: tags are replaced where they stand instead of
-// copying every map, so a frame of many keys is walked once, each map's keys listed once.
-function untagParsedJson(value: unknown): unknown {
-  if (Array.isArray(value)) {
-    for (let index = 0; index < value.length; index += 1) value[index] = untagParsedJson(value[index])
-    return value
+// The index of the quote that closes the string opening at `open`, or -1. A native search finds the next
+// quote; a string dense with escaped quotes is walked byte by byte instead, so neither shape is slow.
+function stringEnd(bytes: Buffer, open: number): number {
+  let close = open
+  for (let escaped = 0; escaped < 16; escaped += 1) {
+    close = bytes.indexOf(QUOTE, close + 1)
+    if (close < 0) return -1
+    let backslashes = 0
+    while (bytes[close - 1 - backslashes] === BACKSLASH) backslashes += 1
+    if (backslashes % 2 === 0) return close
   }
-  if (typeof value !== 'object' || value === null) return value
-  const map = value as Record<string, unknown>
-  const keys = Object.keys(map)
-  if (keys.length === 1 && keys[0] === BYTES_TAG) {
-    const inner = map[BYTES_TAG]
-    if (typeof inner !== 'string') throw new CapsuleError('PROTOCOL_ERROR', 'a $b tag must hold base64 text')
-    return new Uint8Array(Buffer.from(inner, 'base64'))
+  const end = bytes.byteLength
+  for (let pos = close + 1; pos < end; pos += 1) {
+    const byte = bytes[pos]
+    if (byte === BACKSLASH) pos += 1
+    else if (byte === QUOTE) return pos
   }
-  if (keys.length === 1 && keys[0] === ESCAPE_TAG) {
-    const inner = map[ESCAPE_TAG]
-    if (typeof inner !== 'object' || inner === null || Array.isArray(inner))
-      throw new CapsuleError('PROTOCOL_ERROR', 'a $esc tag must hold a map')
-    const escaped = inner as Record<string, unknown>
-    return untagParsedMap(escaped, Object.keys(escaped))
-  }
-  return untagParsedMap(map, keys)
-}
-
-function untagParsedMap(map: Record<string, unknown>, keys: string[]): Record<string, unknown> {
-  for (const key of keys) {
-    refuseProtoKey(key)
-    map[key] = untagParsedJson(map[key])
-  }
-  return map
+  return -1
 }

@@ -1,14 +1,18 @@
 // Handshake ─hello→ Init sent ─ready→ Ready ─port exit→ Closed
 import { CapsuleError, isCapsuleError } from '../errors.js'
-import { type Codec, type CodecName, createCodec, decodeHello } from '../protocol/codec.js'
-import type { FrameShapeLimits } from '../protocol/frameShape.js'
-import { parseHotFrame } from '../protocol/hotFrames.js'
+import {
+  type Codec,
+  type CodecName,
+  createCodec,
+  decodeHello,
+  type FrameShapeLimits,
+} from '../protocol/codec.js'
 import {
   type HelloMessage,
   type HostMessage,
   PROTOCOL_VERSION,
+  parseWorkerMessage,
   type WorkerMessage,
-  workerMessageSchema,
 } from '../protocol/messages.js'
 import type { FrameTransport } from '../transport/frameTransport.js'
 import type { Clock } from '../util/clock.js'
@@ -237,7 +241,7 @@ export class WorkerConnection {
         { cause },
       )
     }
-    return parseHotFrame(decoded) ?? parseBySchema(decoded)
+    return parseWorkerMessage(decoded)
   }
 
   #onMessage(message: WorkerMessage, frameBytes: number): void {
@@ -322,24 +326,6 @@ export class WorkerConnection {
       )
     this.#port.exited().then(() => this.#startup?.reject(reason))
   }
-}
-
-function parseBySchema(decoded: unknown): WorkerMessage {
-  const parsed = workerMessageSchema.safeParse(decoded)
-  if (parsed.success) return parsed.data
-  const type =
-    typeof decoded === 'object' && decoded !== null ? (decoded as { type?: unknown }).type : undefined
-  const named = typeof type === 'string' ? `${JSON.stringify(type.slice(0, 64))} ` : ''
-  throw new CapsuleError(
-    'PROTOCOL_ERROR',
-    `invalid ${named}message from the worker: ${parsed.error.issues[0]?.message ?? 'bad shape'}`,
-    {
-      details: {
-        type: typeof type === 'string' ? type.slice(0, 64) : undefined,
-        issues: parsed.error.issues.slice(0, 5),
-      },
-    },
-  )
 }
 
 function outOfOrder(type: string, expected?: string): CapsuleError {

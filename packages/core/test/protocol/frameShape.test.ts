@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
-import { createCodec } from '../../src/protocol/codec.js'
-import { checkFrameShape, type FrameShapeLimits } from '../../src/protocol/frameShape.js'
+import { checkFrameShape, createCodec, type FrameShapeLimits } from '../../src/protocol/codec.js'
 import { DEFAULT_LIMITS } from '../../src/session/limits.js'
 
 const defaults: FrameShapeLimits = {

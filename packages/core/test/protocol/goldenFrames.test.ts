@@ -1,8 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
-import { type CodecName, createCodec, tagForJson, untagFromJson } from '../../src/protocol/codec.js'
-import { encodeFrame } from '../../src/protocol/frameCodec.js'
+import { type CodecName, createCodec } from '../../src/protocol/codec.js'
+import { tagForJson, untagFromJson } from '../../src/protocol/jsonTags.js'
 import { workerMessageSchema } from '../../src/protocol/messages.js'
+import { encodeFrame } from '../../src/transport/frameTransport.js'
 
 // docs/golden-frames.json is read by this suite and by the Python worker's; set UPDATE_GOLDEN=1 to rewrite it.
 const GOLDEN_PATH = new URL('../../../../docs/golden-frames.json', import.meta.url)

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
 import { type CodecName, createCodec } from '../../src/protocol/codec.js'
-import { HOT_MESSAGE_TYPES, parseHotFrame } from '../../src/protocol/hotFrames.js'
-import { workerMessageSchema } from '../../src/protocol/messages.js'
+import { HOT_MESSAGE_TYPES, parseHotFrame, workerMessageSchema } from '../../src/protocol/messages.js'
 
 const GOLDEN_PATH = new URL('../../../../docs/golden-frames.json', import.meta.url)
 const golden = JSON.parse(readFileSync(GOLDEN_PATH, 'utf8')) as Array<{

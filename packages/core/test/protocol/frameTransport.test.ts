@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { CapsuleError } from '../../src/errors.js'
-import { encodeFrame, FrameDecoder } from '../../src/protocol/frameCodec.js'
+import { encodeFrame, FrameDecoder } from '../../src/transport/frameTransport.js'
 
 const body = (text: string) => Buffer.from(text)
 
