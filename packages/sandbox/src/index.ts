@@ -49,7 +49,7 @@ export {
   SandboxUidPool,
 } from './sandboxUidPool.js'
 export type { SeccompFd, SeccompSource } from './seccompFd.js'
-export { createSeccompSource, openSeccompFd } from './seccompFd.js'
+export { createSeccompSource, openDefaultSeccompFd, openSeccompFd } from './seccompFd.js'
 export type { SeccompArch } from './seccompFilter.js'
 export {
   buildSeccompFilter,

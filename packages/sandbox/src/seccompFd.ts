@@ -1,6 +1,7 @@
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { buildSeccompFilter } from './seccompFilter.js'
 
 /** An open, read-only file descriptor holding a seccomp program, ready to be a `spawn` stdio entry. */
 export interface SeccompFd {
@@ -61,6 +62,19 @@ export function createSeccompSource(program: Buffer): SeccompSource {
       master.close()
     },
   }
+}
+
+let defaultSource: SeccompSource | undefined
+
+/**
+ * A descriptor of the default filter ({@link buildSeccompFilter} for this process's architecture) for
+ * one spawn. The program is built and written to its unlinked file once per process; each call is then
+ * a single open(2) of its own, where {@link openSeccompFd} would build, write, open and remove a file
+ * on every worker start. Close it right after `spawn` returns, as with {@link openSeccompFd}.
+ */
+export function openDefaultSeccompFd(): SeccompFd {
+  defaultSource ??= createSeccompSource(buildSeccompFilter())
+  return defaultSource.open()
 }
 
 function wrapFd(fd: number): SeccompFd {

@@ -37,6 +37,7 @@ test('the runtime exports of @capsule/sandbox are exactly these', () => {
       "generatedEtcFiles",
       "hostRunsAsRoot",
       "memoryLimitEnv",
+      "openDefaultSeccompFd",
       "openSeccompFd",
       "probeSandbox",
       "procHardeningArgs",

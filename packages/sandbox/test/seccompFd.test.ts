@@ -1,6 +1,6 @@
 import { readSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
-import { createSeccompSource, openSeccompFd } from '../src/index.js'
+import { buildSeccompFilter, createSeccompSource, openDefaultSeccompFd, openSeccompFd } from '../src/index.js'
 
 /** Reads a descriptor from its current offset to the end. */
 function readAll(fd: number): Buffer {
@@ -36,5 +36,18 @@ describe('seccomp descriptors', () => {
     expect(readAll(c.fd)).toEqual(program)
     expect(() => source.open()).toThrow(/closed/)
     for (const fd of [a, b, c]) fd.close()
+  })
+
+  test('openDefaultSeccompFd gives every spawn a descriptor of its own holding the whole default filter', () => {
+    const filter = buildSeccompFilter()
+    const [a, b] = [openDefaultSeccompFd(), openDefaultSeccompFd()]
+    expect(a.fd).not.toBe(b.fd)
+    expect(readAll(a.fd)).toEqual(filter)
+    expect(readAll(b.fd)).toEqual(filter)
+    a.close()
+    b.close()
+    const c = openDefaultSeccompFd()
+    expect(readAll(c.fd)).toEqual(filter)
+    c.close()
   })
 })

@@ -1,12 +1,10 @@
 import type { Writable } from 'node:stream'
-import { memoryLimitEnv, type SandboxUidPool } from '@capsule/sandbox'
+import { memoryLimitEnv, openDefaultSeccompFd, type SandboxUidPool } from '@capsule/sandbox'
 import { CapsuleError } from '../errors.js'
 import type { CodecName } from '../protocol/codec.js'
 import {
   buildSandboxCommand,
-  buildSeccompFilter,
   createWorkerCgroup,
-  openSeccompFd,
   rlimitsEnv,
   type SandboxLimits,
   type SandboxMount,
@@ -86,7 +84,7 @@ export function buildWorkerLaunch(options: WorkerLaunchOptions): WorkerCommand {
   }
   const inner = buildWorkerCommand({ interpreter, codecs: options.codecs, env: { ...env, HOME: '/tmp' } })
   const lease = options.sandbox.users?.lease()
-  const seccomp = openSeccompFd(buildSeccompFilter())
+  const seccomp = openDefaultSeccompFd()
   let command: { command: string; args: string[]; env: Record<string, string> }
   try {
     command = buildSandboxCommand({
