@@ -1,6 +1,5 @@
 import { Decoder, Encoder } from '@msgpack/msgpack'
 import { CapsuleError } from '../errors.js'
-import { withAsciiFastStrings } from './asciiStrings.js'
 import { tagForJson, untagParsedJson } from './jsonTags.js'
 
 /** The codecs a worker may pick, in the host's order of preference. */
@@ -13,6 +12,11 @@ export type CodecName = (typeof CODEC_NAMES)[number]
 export interface Codec {
   readonly name: CodecName
   encode(message: unknown): Uint8Array
+  /**
+   * As {@link Codec.encode}, but the body may be the codec's own buffer, valid only until its next encode:
+   * for a sender that copies it at once (a frame transport does). Saves a copy of every frame sent.
+   */
+  encodeShared(message: unknown): Uint8Array
   decode(body: Uint8Array): unknown
 }
 
@@ -22,10 +26,11 @@ export interface Codec {
  */
 export function createMsgpackCodec(shape?: FrameShapeLimits): Codec {
   const encoder = new Encoder({ ignoreUndefined: true })
-  const decoder = withAsciiFastStrings(new Decoder())
+  const decoder = new Decoder()
   return {
     name: 'msgpack',
     encode: (message) => encoder.encode(message),
+    encodeShared: (message) => encoder.encodeSharedRef(message),
     decode: (body) => {
       if (shape) checkFrameShape(body, 'msgpack', shape)
       // A plain Uint8Array view, so decoded `bin` values are Uint8Array (not Buffer) like the SDK's binary().
@@ -43,6 +48,7 @@ export function createJsonCodec(shape?: FrameShapeLimits): Codec {
   return {
     name: 'json',
     encode: (message) => Buffer.from(JSON.stringify(tagForJson(message)), 'utf8'),
+    encodeShared: (message) => Buffer.from(JSON.stringify(tagForJson(message)), 'utf8'),
     decode: (body) => {
       if (shape) checkFrameShape(body, 'json', shape)
       return untagParsedJson(JSON.parse(textDecoder.decode(body)))
@@ -108,6 +114,22 @@ function exceeded(limit: keyof FrameShapeLimits, limits: FrameShapeLimits, found
   )
 }
 
+// Big-endian reads that treat bytes past the end as 0 (a truncated body is the decoder's to report). Module
+// functions, not closures: the scan runs for every frame.
+function u8(bytes: Uint8Array, at: number): number {
+  return bytes[at] ?? 0
+}
+
+function u16(bytes: Uint8Array, at: number): number {
+  return (u8(bytes, at) << 8) | u8(bytes, at + 1)
+}
+
+function u32(bytes: Uint8Array, at: number): number {
+  return (
+    u8(bytes, at) * 0x1000000 + ((u8(bytes, at + 1) << 16) | (u8(bytes, at + 2) << 8) | u8(bytes, at + 3))
+  )
+}
+
 // MessagePack: one value at a time, with an explicit stack of how many values each open container still
 // holds. A header announces its size, so the bounds are judged before the container's contents are read.
 function scanMsgpack(bytes: Uint8Array, limits: FrameShapeLimits): void {
@@ -118,9 +140,6 @@ function scanMsgpack(bytes: Uint8Array, limits: FrameShapeLimits): void {
   let keys = 0
   let items = 0
   const end = bytes.byteLength
-  const u8 = (at: number) => bytes[at] ?? 0
-  const u16 = (at: number) => (u8(at) << 8) | u8(at + 1)
-  const u32 = (at: number) => u8(at) * 0x1000000 + ((u8(at + 1) << 16) | (u8(at + 2) << 8) | u8(at + 3))
   for (;;) {
     if (remaining === 0) {
       if (stack.length === 0) return
@@ -141,24 +160,24 @@ function scanMsgpack(bytes: Uint8Array, limits: FrameShapeLimits): void {
       switch (head) {
         case 0xc4: // bin 8
         case 0xd9: // str 8
-          pos += 1 + u8(pos)
+          pos += 1 + u8(bytes, pos)
           break
         case 0xc5:
         case 0xda:
-          pos += 2 + u16(pos)
+          pos += 2 + u16(bytes, pos)
           break
         case 0xc6:
         case 0xdb:
-          pos += 4 + u32(pos)
+          pos += 4 + u32(bytes, pos)
           break
         case 0xc7: // ext 8: length, type, data
-          pos += 2 + u8(pos)
+          pos += 2 + u8(bytes, pos)
           break
         case 0xc8:
-          pos += 3 + u16(pos)
+          pos += 3 + u16(bytes, pos)
           break
         case 0xc9:
-          pos += 5 + u32(pos)
+          pos += 5 + u32(bytes, pos)
           break
         case 0xca:
           pos += 4
@@ -198,19 +217,19 @@ function scanMsgpack(bytes: Uint8Array, limits: FrameShapeLimits): void {
           pos += 17
           break
         case 0xdc:
-          values = u16(pos)
+          values = u16(bytes, pos)
           pos += 2
           break
         case 0xdd:
-          values = u32(pos)
+          values = u32(bytes, pos)
           pos += 4
           break
         case 0xde:
-          entries = u16(pos)
+          entries = u16(bytes, pos)
           pos += 2
           break
         case 0xdf:
-          entries = u32(pos)
+          entries = u32(bytes, pos)
           pos += 4
           break
         default:

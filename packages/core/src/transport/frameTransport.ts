@@ -151,7 +151,10 @@ export interface FrameTransportHandlers {
 /** Moves frame bodies between host and worker; knows nothing of messages or ids. */
 export interface FrameTransport {
   start(handlers: FrameTransportHandlers): void
-  /** Sends one frame body. Returns false when the peer is gone (the frame is dropped). */
+  /**
+   * Sends one frame body, copied before this returns (the sender may reuse its buffer). Returns false when
+   * the peer is gone (the frame is dropped).
+   */
   send(body: Uint8Array): boolean
   /** Stops reading until `resume()`: the peer blocks once the pipe is full (backpressure). */
   pause(): void

@@ -125,7 +125,8 @@ export class WorkerConnection {
    */
   send(message: HostMessage): boolean {
     if (this.#state === 'closed' || !this.#codec) return false
-    const body = this.#codec.encode(message)
+    // The transport copies the body into its frame before anything else encodes.
+    const body = this.#codec.encodeShared(message)
     if (body.byteLength > this.#options.maxFrameBytes) {
       throw new CapsuleError(
         'LIMIT_EXCEEDED',
