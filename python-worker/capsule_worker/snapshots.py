@@ -76,7 +76,7 @@ def restore_checkpoint(worker, request_id, payload):
 class RestoreAssembly:
     """Gathers one restore's chunks on the reading thread; the host announced the total first."""
 
-    __slots__ = ("id", "total", "buffer", "received")
+    __slots__ = ("id", "total", "buffer", "received", "_view")
 
     def __init__(self, message):
         request_id, total = message.get("id"), message.get("bytes")
@@ -86,6 +86,8 @@ class RestoreAssembly:
         self.total = total
         # Sized once: growing a bytearray chunk by chunk copies a large checkpoint several times over.
         self.buffer = bytearray(total)
+        # Slice assignment into a bytearray copies a bytes value into a temporary first; into a view it does not.
+        self._view = memoryview(self.buffer)
         self.received = 0
 
     def add(self, message):
@@ -96,6 +98,9 @@ class RestoreAssembly:
         end = self.received + len(data)
         if end > self.total:
             raise ProtocolError("restore_chunk goes past the announced size")
-        self.buffer[self.received : end] = data
+        self._view[self.received : end] = data
         self.received = end
-        return end == self.total
+        if end < self.total:
+            return False
+        self._view.release()
+        return True

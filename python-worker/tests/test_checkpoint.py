@@ -39,7 +39,7 @@ def _take(*args):
 
 def _framed(state):
     raw = pickle.dumps(state)
-    return len(raw).to_bytes(4, "big") + raw
+    return (12 + len(raw)).to_bytes(8, "big") + len(raw).to_bytes(4, "big") + raw
 
 
 def _round_trip(cells, granted=True):
@@ -205,6 +205,13 @@ class RefusalTest(unittest.TestCase):
             checkpoint.restore({}, _framed({"format": 99}), {})
         with self.assertRaisesRegex(checkpoint.Unrestorable, "taken with Python 2.7"):
             checkpoint.restore({}, _framed({"format": checkpoint.FORMAT, "python": "2.7.18/x"}), {})
+
+    def test_payload_opens_with_its_own_length(self):
+        namespace, hidden, caps = _session(["x = list(range(1000))"])
+        payload, _ = _take(namespace, hidden, caps, [])
+        self.assertEqual(int.from_bytes(payload[:8], "big"), len(payload))
+        with self.assertRaisesRegex(checkpoint.Unrestorable, "length"):
+            checkpoint.restore({}, payload + b"\0", {})
 
     def test_truncated_payload_is_refused(self):
         namespace, hidden, caps = _session(["x = list(range(1000))"])
