@@ -34,7 +34,7 @@ class _MainWaiter:
 
 
 class _AsyncWaiter:
-    __slots__ = ("loop", "future", "spec", "args", "exec_id")
+    __slots__ = ("loop", "future", "spec", "args", "exec_id", "on_cancel")
 
     def __init__(self, loop, future, spec, args):
         self.loop = loop
@@ -42,6 +42,9 @@ class _AsyncWaiter:
         self.spec = spec
         self.args = args
         self.exec_id = None
+        #: The future's done callback that tells the host of a cancel; taken off before an answer
+        #: settles the future, so an answered call schedules one callback (the awaiter's), not two.
+        self.on_cancel = None
 
 
 class CallManager:
@@ -100,7 +103,8 @@ class CallManager:
         waiter = _AsyncWaiter(loop, future, spec, args)
         call_id = self._register(waiter)
         waiter.exec_id = self._queue(loop, call_id, spec, args)
-        future.add_done_callback(lambda f: f.cancelled() and self._cancel(call_id))
+        waiter.on_cancel = on_cancel = lambda f: f.cancelled() and self._cancel(call_id)
+        future.add_done_callback(on_cancel)
         return future
 
     def _queue(self, loop, call_id, spec, args):
@@ -188,6 +192,8 @@ class CallManager:
         future = waiter.future
         if future.done():
             return
+        # Settled by the host's answer: there is no cancel left to tell it of.
+        future.remove_done_callback(waiter.on_cancel)
         if ok:
             try:
                 value = _unwrap(waiter.spec, waiter.args, a)

@@ -66,11 +66,23 @@ class Worker:
         self._handlers = {kind: getattr(self, name) for kind, name in self.HANDLERS.items()}
         #: Capability id → the function injected for it (what a checkpoint refers to by id).
         self.capability_functions = {}
+        #: (cProfile.Profile, path) while the main thread profiles itself (CAPSULE_WORKER_PROFILE).
+        self._profile = None
 
     # -- the main loop ----------------------------------------------------------------------------
 
     def serve(self):
-        """Run the main loop until ``shutdown`` or end of file."""
+        """Run the main loop until ``shutdown`` or end of file.
+
+        With ``CAPSULE_WORKER_PROFILE`` set to a path, the main thread runs under cProfile and its stats
+        are written there at shutdown (the benchmark's view of what a cell cannot see of itself).
+        """
+        profile_path = os.environ.get("CAPSULE_WORKER_PROFILE")
+        if profile_path:
+            import cProfile
+
+            self._profile = (cProfile.Profile(), profile_path)
+            self._profile[0].enable()
         inbox = self.inbox
         executor = self.executor
         handlers = self._handlers
@@ -114,6 +126,13 @@ class Worker:
         except BaseException:
             pass
         self.sender.flush()
+        if self._profile is not None:
+            profile, path = self._profile
+            profile.disable()
+            try:
+                profile.dump_stats(path)
+            except OSError:
+                pass  # a profile is a favour: a path the worker cannot write costs nothing else
         os._exit(0)
 
     # -- init ---------------------------------------------------------------------------------------
