@@ -1,5 +1,6 @@
 import { Decoder, Encoder } from '@msgpack/msgpack'
 import { CapsuleError } from '../errors.js'
+import { withAsciiFastStrings } from './asciiStrings.js'
 import { tagForJson, untagParsedJson } from './jsonTags.js'
 
 /** The codecs a worker may pick, in the host's order of preference. */
@@ -26,7 +27,7 @@ export interface Codec {
  */
 export function createMsgpackCodec(shape?: FrameShapeLimits): Codec {
   const encoder = new Encoder({ ignoreUndefined: true })
-  const decoder = new Decoder()
+  const decoder = withAsciiFastStrings(new Decoder())
   return {
     name: 'msgpack',
     encode: (message) => encoder.encode(message),
