@@ -22,12 +22,7 @@ from capsule_worker.cell_definitions import bound_names, definitions, is_definit
 from capsule_worker.loss_reasons import unpicklable_reason
 
 #: Version of the payload layout; a restore refuses any other.
-FORMAT = 2
-
-# The payload opens with its own total length (u64, so the host can size the buffer it seals it in from
-# the first chunk) and the length of the state pickle (u32).
-_TOTAL = 8
-_PREFIX = _TOTAL + 4
+FORMAT = 1
 
 _DEFINITION_LINE = re.compile(r"^[ \t]*(?:import|from|def|class|async[ \t]+def|@)\b", re.M)
 _HISTORY_NAME = re.compile(r"^_(?:_{0,2}|\d+)$")
@@ -119,9 +114,7 @@ def take(namespace, hidden, capability_ids, cell_sources):
     )
     # The data pickle and the out-of-band buffers (protocol 5: numpy and pandas hand over their
     # memory as is) follow the small state pickle, so array data is never copied into a pickle.
-    total = _PREFIX + len(state) + blob.nbytes + sum(b.nbytes for b in buffers)
-    prefix = total.to_bytes(_TOTAL, "big") + len(state).to_bytes(4, "big")
-    payload = [prefix, state, blob] + buffers
+    payload = [len(state).to_bytes(4, "big"), state, blob] + buffers
     summary = {"data": sorted(data), "redefined": sorted(redefined), "lost": lost}
     return payload, summary
 
@@ -134,12 +127,10 @@ def restore(namespace, payload, stubs):
     """
     view = memoryview(payload).cast("B")
     try:
-        if len(view) < _PREFIX or int.from_bytes(view[:_TOTAL], "big") != len(view):
-            raise ValueError("its length is not the one it announces")
-        size = int.from_bytes(view[_TOTAL:_PREFIX], "big")
-        if len(view) < _PREFIX + size:
+        size = int.from_bytes(view[:4], "big")
+        if len(view) < 4 + size:
             raise ValueError("truncated")
-        state = pickle.loads(view[_PREFIX : _PREFIX + size])
+        state = pickle.loads(view[4 : 4 + size])
     except Exception as exc:
         raise Unrestorable("the checkpoint could not be read: %s" % _describe(exc)) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
@@ -149,7 +140,7 @@ def restore(namespace, payload, stubs):
             "the checkpoint was taken with Python %s; this worker runs %s"
             % (_get(state, "python"), _python_tag())
         )
-    blob, buffers = _split(view, _PREFIX + size, state)
+    blob, buffers = _split(view, 4 + size, state)
     # Names lost when the checkpoint was taken (an open file, a generator…) are lost to the restore too.
     lost = [dict(item) for item in state.get("lost") or () if isinstance(item, dict)]
     redefined = []

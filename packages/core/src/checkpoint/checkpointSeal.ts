@@ -20,8 +20,6 @@ export const DEFAULT_MAX_CHECKPOINT_BYTES = 1024 * 1024 * 1024
 
 const MAGIC = Buffer.from('CPSLCKPT', 'latin1')
 const MAC_BYTES = 32
-/** Bytes of the MAC that ends a sealed checkpoint. */
-export const SEAL_MAC_BYTES = MAC_BYTES
 const FIXED_BYTES = MAGIC.length + 8
 const MAX_HEADER_BYTES = 16 * 1024 * 1024
 
@@ -64,7 +62,10 @@ export function sealCheckpoint(
   const payloadBytes = chunks.reduce((total, chunk) => total + chunk.byteLength, 0)
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8')
   const body = Buffer.allocUnsafe(FIXED_BYTES + headerBytes.length + payloadBytes + MAC_BYTES)
-  writePrefix(body, 0, headerBytes)
+  MAGIC.copy(body, 0)
+  body.writeUInt32BE(CHECKPOINT_FORMAT, MAGIC.length)
+  body.writeUInt32BE(headerBytes.length, MAGIC.length + 4)
+  headerBytes.copy(body, FIXED_BYTES)
   let at = FIXED_BYTES + headerBytes.length
   for (const chunk of chunks) {
     body.set(chunk, at)
@@ -73,35 +74,6 @@ export function sealCheckpoint(
   const macAt = body.length - MAC_BYTES
   mac(key, body.subarray(0, macAt)).copy(body, macAt)
   return body
-}
-
-/**
- * Seals a payload already in place at `buffer[payloadAt, payloadAt + payloadBytes)`, with at least
- * {@link SEAL_MAC_BYTES} after it: the prefix and header are written just before it and the MAC just
- * after, and the sealed checkpoint is returned as a view of `buffer`. Undefined when the prefix and
- * header do not fit in the `payloadAt` bytes before the payload.
- */
-export function sealInPlace(
-  buffer: Buffer,
-  payloadAt: number,
-  payloadBytes: number,
-  header: CheckpointHeader,
-  key: Uint8Array,
-): Uint8Array | undefined {
-  const headerBytes = Buffer.from(JSON.stringify(header), 'utf8')
-  const start = payloadAt - FIXED_BYTES - headerBytes.length
-  const macAt = payloadAt + payloadBytes
-  if (start < 0 || macAt + MAC_BYTES > buffer.length) return undefined
-  writePrefix(buffer, start, headerBytes)
-  mac(key, buffer.subarray(start, macAt)).copy(buffer, macAt)
-  return buffer.subarray(start, macAt + MAC_BYTES)
-}
-
-function writePrefix(body: Buffer, at: number, headerBytes: Buffer): void {
-  MAGIC.copy(body, at)
-  body.writeUInt32BE(CHECKPOINT_FORMAT, at + MAGIC.length)
-  body.writeUInt32BE(headerBytes.length, at + MAGIC.length + 4)
-  headerBytes.copy(body, at + FIXED_BYTES)
 }
 
 /**

@@ -1,4 +1,9 @@
-import { CHECKPOINT_FORMAT, type CheckpointHeader, openCheckpoint } from '../checkpoint/checkpointSeal.js'
+import {
+  CHECKPOINT_FORMAT,
+  type CheckpointHeader,
+  openCheckpoint,
+  sealCheckpoint,
+} from '../checkpoint/checkpointSeal.js'
 import type { DurableRunner } from '../durable/durableRunner.js'
 import { CapsuleError } from '../errors.js'
 import type { ExecutionQueue } from './executionQueue.js'
@@ -64,7 +69,7 @@ export class SessionSnapshots {
       capabilities: this.#deps.capabilities,
       names: capture.names,
     }
-    const bytes = capture.payload.seal(header, checkpoints.key)
+    const bytes = sealCheckpoint(header, capture.payload, checkpoints.key)
     const id = durable ? await durable.storeCheckpoint(bytes) : undefined
     return { ...(id ? { id } : {}), bytes, header }
   }

@@ -1,5 +1,4 @@
 // Sent ─chunks…→ Receiving ─done→ Settled;  any ─failed | worker ends→ Settled (rejected)
-import { CheckpointPayload } from '../checkpoint/checkpointPayload.js'
 import { CapsuleError } from '../errors.js'
 import type { HostMessage, SnapshotMessage } from '../protocol/messages.js'
 
@@ -8,8 +7,8 @@ const RESTORE_CHUNK_BYTES = 512 * 1024
 
 /** What the worker made of its namespace: the payload to seal, and what it says about the names. */
 export interface CheckpointCapture {
-  /** The payload, gathered (when it arrived as announced) into the buffer it is sealed in. */
-  payload: CheckpointPayload
+  /** The payload in the chunks it arrived in: sealing copies them once, so they are never concatenated. */
+  payload: Uint8Array[]
   python: string
   hashSeed: string
   names: { data: string[]; redefined: string[]; lost: { name: string; reason: string }[] }
@@ -38,7 +37,8 @@ export class SnapshotExchange<T extends CheckpointCapture | RestoreReport> {
   readonly #kind: 'checkpoint' | 'restore'
   readonly #maxBytes: number
   readonly #payload: Uint8Array | undefined
-  readonly #gathered: CheckpointPayload
+  readonly #chunks: Uint8Array[] = []
+  #received = 0
   #settled = false
   #resolve!: (value: T) => void
   #reject!: (error: CapsuleError) => void
@@ -48,7 +48,6 @@ export class SnapshotExchange<T extends CheckpointCapture | RestoreReport> {
     this.id = id
     this.#maxBytes = maxBytes
     this.#payload = payload
-    this.#gathered = new CheckpointPayload(kind === 'checkpoint' ? maxBytes : 0)
     this.result = new Promise<T>((resolve, reject) => {
       this.#resolve = resolve
       this.#reject = reject
@@ -87,7 +86,8 @@ export class SnapshotExchange<T extends CheckpointCapture | RestoreReport> {
     switch (message.type) {
       case 'checkpoint_chunk':
         if (this.#kind !== 'checkpoint') throw this.#protocol('checkpoint_chunk during a restore')
-        if (this.#gathered.received + message.data.byteLength > this.#maxBytes) {
+        this.#received += message.data.byteLength
+        if (this.#received > this.#maxBytes) {
           this.fail(
             new CapsuleError(
               'LIMIT_EXCEEDED',
@@ -99,14 +99,14 @@ export class SnapshotExchange<T extends CheckpointCapture | RestoreReport> {
           )
           return
         }
-        this.#gathered.add(message.data)
+        this.#chunks.push(message.data)
         return
       case 'checkpoint_done': {
-        if (this.#kind !== 'checkpoint' || message.bytes !== this.#gathered.received) {
+        if (this.#kind !== 'checkpoint' || message.bytes !== this.#received) {
           throw this.#protocol('a checkpoint whose size does not match its chunks')
         }
         const capture: CheckpointCapture = {
-          payload: this.#gathered,
+          payload: this.#chunks.splice(0),
           python: message.python,
           hashSeed: message.hashSeed,
           names: message.names,
@@ -128,7 +128,7 @@ export class SnapshotExchange<T extends CheckpointCapture | RestoreReport> {
   fail(error: CapsuleError): void {
     if (this.#settled) return
     this.#settled = true
-    this.#gathered.discard()
+    this.#chunks.length = 0
     this.#reject(error)
   }
 
