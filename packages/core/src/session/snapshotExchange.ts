@@ -5,6 +5,12 @@ import type { HostMessage, SnapshotMessage } from '../protocol/messages.js'
 /** Bytes of a restore payload per frame. */
 const RESTORE_CHUNK_BYTES = 512 * 1024
 
+/**
+ * How far past its limit a checkpoint is drained (and dropped) before the worker counts as hostile: the
+ * limit again, and at least this many bytes.
+ */
+export const MIN_DRAIN_BYTES = 64 * 1024 * 1024
+
 /** What the worker made of its namespace: the payload to seal, and what it says about the names. */
 export interface CheckpointCapture {
   /** The payload in the chunks it arrived in: sealing copies them once, so they are never concatenated. */
@@ -27,9 +33,14 @@ export interface RestoreReport {
 }
 
 /**
- * One `checkpoint` or `restore` exchange with a worker, between cells. The worker's answer is untrusted: a
- * checkpoint larger than `maxBytes`, chunks that do not add up, or an answer to another request end the
- * exchange with an error (and the supervisor kills the worker for a protocol error).
+ * One `checkpoint` or `restore` exchange with a worker, between cells. The worker's answer is untrusted:
+ * chunks that do not add up, or an answer to another request, end the exchange with a protocol error (and
+ * the supervisor kills the worker).
+ *
+ * The worker is not told `maxBytes`, so a checkpoint past it is not a breach: the chunks after the limit
+ * are counted and dropped, and the exchange fails LIMIT_EXCEEDED when the worker ends it, leaving the worker
+ * and its namespace as they were. Only a worker that streams on past twice the limit (or the limit and
+ * {@link MIN_DRAIN_BYTES}) is treated as hostile.
  */
 export class SnapshotExchange<T extends CheckpointCapture | RestoreReport> {
   readonly id: number
@@ -39,6 +50,8 @@ export class SnapshotExchange<T extends CheckpointCapture | RestoreReport> {
   readonly #payload: Uint8Array | undefined
   readonly #chunks: Uint8Array[] = []
   #received = 0
+  // Set once the checkpoint passed maxBytes: what the exchange fails with when the worker ends it.
+  #overflow: CapsuleError | undefined
   #settled = false
   #resolve!: (value: T) => void
   #reject!: (error: CapsuleError) => void
@@ -87,23 +100,26 @@ export class SnapshotExchange<T extends CheckpointCapture | RestoreReport> {
       case 'checkpoint_chunk':
         if (this.#kind !== 'checkpoint') throw this.#protocol('checkpoint_chunk during a restore')
         this.#received += message.data.byteLength
-        if (this.#received > this.#maxBytes) {
-          this.fail(
-            new CapsuleError(
-              'LIMIT_EXCEEDED',
-              `the checkpoint is larger than maxCheckpointBytes (${this.#maxBytes})`,
-              {
-                details: { limit: 'maxCheckpointBytes', maxCheckpointBytes: this.#maxBytes },
-              },
-            ),
-          )
-          return
+        if (this.#received > this.#maxBytes + Math.max(this.#maxBytes, MIN_DRAIN_BYTES)) {
+          throw this.#protocol('a checkpoint far past maxCheckpointBytes')
         }
-        this.#chunks.push(message.data)
+        if (this.#received > this.#maxBytes && !this.#overflow) {
+          this.#chunks.length = 0
+          this.#overflow = new CapsuleError(
+            'LIMIT_EXCEEDED',
+            `the checkpoint is larger than maxCheckpointBytes (${this.#maxBytes})`,
+            { details: { limit: 'maxCheckpointBytes', maxCheckpointBytes: this.#maxBytes } },
+          )
+        }
+        if (!this.#overflow) this.#chunks.push(message.data)
         return
       case 'checkpoint_done': {
         if (this.#kind !== 'checkpoint' || message.bytes !== this.#received) {
           throw this.#protocol('a checkpoint whose size does not match its chunks')
+        }
+        if (this.#overflow) {
+          this.fail(this.#overflow)
+          return
         }
         const capture: CheckpointCapture = {
           payload: this.#chunks.splice(0),
@@ -120,7 +136,10 @@ export class SnapshotExchange<T extends CheckpointCapture | RestoreReport> {
         return
       case 'checkpoint_failed':
       case 'restore_failed':
-        this.fail(new CapsuleError('CHECKPOINT_INVALID', message.message, { details: { reason: 'worker' } }))
+        this.fail(
+          this.#overflow ??
+            new CapsuleError('CHECKPOINT_INVALID', message.message, { details: { reason: 'worker' } }),
+        )
     }
   }
 
