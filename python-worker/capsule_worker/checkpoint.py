@@ -119,11 +119,13 @@ def take(namespace, hidden, capability_ids, cell_sources):
     return payload, summary
 
 
-def restore(namespace, payload, stubs):
+def restore(namespace, payload, stubs, ran_definitions=None):
     """Rebuild ``namespace`` from a checkpoint ``payload``; returns the restore report.
 
     ``stubs``: capability id → the function this session injected for it. Definitions run first
-    (so classes exist for their instances), then the data is unpickled.
+    (so classes exist for their instances), then the data is unpickled. ``ran_definitions``: a list
+    the sources of the definitions that ran are appended to, in order — the session's record of its
+    definitions, so that a checkpoint of the restored session re-runs them too.
     """
     view = memoryview(payload).cast("B")
     try:
@@ -156,6 +158,8 @@ def restore(namespace, payload, stubs):
                 lost.append({"name": name, "reason": "definition failed: %s" % _describe(exc)})
             continue
         redefined.extend(n for n in names if n not in redefined)
+        if ran_definitions is not None and isinstance(source, str):
+            ran_definitions.append(source)
     redefined = [n for n in redefined if n not in {item["name"] for item in lost}]
     missing = set()
     data = {}

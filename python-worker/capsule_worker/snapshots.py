@@ -60,7 +60,8 @@ def restore_checkpoint(worker, request_id, payload):
 
     executor = worker.executor
     try:
-        report = checkpoint.restore(executor.namespace, payload, dict(worker.capability_functions))
+        stubs = dict(worker.capability_functions)
+        report = checkpoint.restore(executor.namespace, payload, stubs, executor.definition_sources)
     except checkpoint.Unrestorable as exc:
         worker.sender.send({"type": "restore_failed", "id": request_id, "message": str(exc)})
         return

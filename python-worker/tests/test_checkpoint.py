@@ -139,6 +139,102 @@ class RoundTripTest(unittest.TestCase):
         self.assertEqual(len(defs), 1)
 
 
+class _RecordingSession:
+    """A namespace plus the record of definition sources the worker's executor keeps."""
+
+    def __init__(self):
+        self.namespace, self.stubs = _fresh()
+        self.hidden = dict(self.namespace)
+        self.caps = {id(self.namespace["read_file"]): "fs.read"}
+        self.sources = []
+
+    def run(self, source):
+        if checkpoint.may_define(source):
+            self.sources.append(source)
+        exec(compile(source, "<cell>", "exec"), self.namespace)
+
+    def checkpoint(self):
+        return _take(self.namespace, self.hidden, self.caps, self.sources)
+
+    def restore(self, payload):
+        return checkpoint.restore(self.namespace, payload, self.stubs, self.sources)
+
+
+def _recorded_definitions(payload):
+    size = int.from_bytes(payload[:4], "big")
+    return pickle.loads(payload[4 : 4 + size])["definitions"]
+
+
+class RestoredSessionTest(unittest.TestCase):
+    CELLS = [
+        "import math\ndef total(xs):\n    return sum(xs)\n",
+        "class Point:\n    def __init__(self, x):\n        self.x = x\n    def norm(self):\n        return math.fabs(self.x)\n",
+        "def make_adder(n):\n    def add(x):\n        return x + n\n    return add\n",
+        "rows = [1, 2, 3]\np = Point(-4)\nadd5 = make_adder(5)\nfns = [total, Point]\n",
+    ]
+
+    def _first(self):
+        first = _RecordingSession()
+        for cell in self.CELLS:
+            first.run(cell)
+        payload, _ = first.checkpoint()
+        return payload
+
+    def test_a_checkpoint_of_a_restored_session_keeps_its_definitions_and_a_redefinition_wins(self):
+        second = _RecordingSession()
+        self.assertEqual(second.restore(self._first())["lost"], [])
+        second.run("def total(xs):\n    return 10 * sum(xs)\n")
+        second.run("more = total(rows)\n")
+        payload, summary = second.checkpoint()
+        self.assertEqual(summary["redefined"], ["Point", "make_adder", "math", "total"])
+        third = _RecordingSession()
+        report = third.restore(payload)
+        self.assertEqual(report["lost"], [])
+        self.assertEqual(report["redefined"], ["Point", "make_adder", "math", "total"])
+        self.assertEqual(report["restored"], ["add5", "fns", "more", "p", "rows"])
+        ns = third.namespace
+        self.assertEqual(ns["total"]([1, 2]), 30, "the redefinition made after the first restore wins")
+        self.assertEqual(ns["fns"][0]([1, 2]), 3, "a name bound to the first total keeps it, by value")
+        self.assertIs(ns["fns"][1], ns["Point"])
+        self.assertIs(type(ns["p"]), ns["Point"])
+        self.assertEqual(ns["p"].norm(), 4.0)
+        self.assertEqual(ns["add5"](1), 6)
+        self.assertEqual(ns["more"], 60)
+
+    def test_repeated_cycles_do_not_grow_the_recorded_definitions(self):
+        payload = self._first()
+        expected = _recorded_definitions(payload)
+        self.assertEqual(len(expected), 4)
+        for _ in range(3):
+            session = _RecordingSession()
+            session.restore(payload)
+            session.restore(payload)  # restored twice into one session: still one copy of each
+            payload, _ = session.checkpoint()
+            self.assertEqual(_recorded_definitions(payload), expected)
+        session = _RecordingSession()
+        session.restore(payload)
+        session.run("def total(xs):\n    return -sum(xs)\n")
+        definitions = _recorded_definitions(session.checkpoint()[0])
+        self.assertEqual(len(definitions), 4, "the superseded total is dropped")
+        self.assertEqual(definitions[-1], "def total(xs):\n    return -sum(xs)")
+
+    def test_a_superseded_definition_read_while_defining_is_kept(self):
+        cells = [
+            "def deco(f):\n    return f\n",
+            "@deco\ndef g():\n    return 1\n",
+            "def deco(f):\n    return None\n",
+            "def h():\n    return 1\n",
+            "def h(_previous=h):\n    return _previous() + 1\n",
+            "import os.path\n",
+            "import os\n",
+        ]
+        defs, _ = cell_definitions.definitions(cells)
+        self.assertEqual(len(defs), 7, "each earlier binding is read by a later definition, or an import differs")
+        defs, _ = cell_definitions.definitions(cells + cells)
+        self.assertEqual(len(defs), 7 + 2, "a repeated definition stands for its first copy; an import only for its own text")
+        self.assertEqual(defs[2:], [cell_definitions.definitions([c])[0][0] for c in cells])
+
+
 class LossReportTest(unittest.TestCase):
     def _lost(self, setup):
         namespace, hidden, caps = _session(["keep = 1"])

@@ -92,6 +92,36 @@ describe('checkpoints', () => {
     expect(capsule().info().sessions).toBe(0)
   })
 
+  test('a restored session checkpoints again with everything, and a function redefined after the restore wins', async () => {
+    const first = await capsule().session({ restore: await source.checkpoint() })
+    const redefine =
+      'def make_scale(k):\n    def scale(v):\n        return -v * k\n    return scale\nnegate = make_scale(2)'
+    expect((await first.run(redefine)).status).toBe('ok')
+    const again = await first.checkpoint()
+    expect(again.header.names.lost).toEqual([])
+    const second = await capsule().session({ restore: again })
+    const report = second.lastRestore!
+    expect(report.lost).toEqual([])
+    expect(report.redefined).toEqual(
+      expect.arrayContaining(['Point', 'make_scale', 'json', 'collections', 'root']),
+    )
+    expect(report.restored).toEqual(
+      expect.arrayContaining(['data', 'alias', 'triple', 'square', 'echoer', 'counter', 'negate']),
+    )
+    const check = await second.run(
+      '(data["nested"]["p"].norm(), type(data["nested"]["p"]) is Point, triple(5), negate(5), make_scale(1)(3), square(4), alias is data, echoer("hi"), counter["l"], json.dumps([1]))',
+    )
+    expect(check.value?.['text/plain']).toBe("(5.0, True, 15, -10, -3, 16, True, 'hi', 2, '[1]')")
+    // A third cycle carries the same definitions, not one more copy of them.
+    const third = await capsule().session({ restore: await second.checkpoint() })
+    expect(third.lastRestore).toEqual(second.lastRestore)
+    const [taken, retaken] = [await second.checkpoint(), await third.checkpoint()]
+    expect(retaken.bytes.length).toBe(taken.bytes.length)
+    expect(await third.run('make_scale(1)(3), Point(6, 8).norm()')).toMatchObject({
+      value: { 'text/plain': '(-3, 10.0)' },
+    })
+  })
+
   test('session.restore() into a running session, and an unknown journal id', async () => {
     const target = await capsule().session()
     await target.run('kept = "mine"')
