@@ -143,6 +143,11 @@ export class SnapshotExchange<T extends CheckpointCapture | RestoreReport> {
     }
   }
 
+  /** Whether the exchange has ended, either way. */
+  get settled(): boolean {
+    return this.#settled
+  }
+
   /** Ends the exchange with `error` (the worker died, the session closed). */
   fail(error: CapsuleError): void {
     if (this.#settled) return

@@ -28,11 +28,7 @@ export class SnapshotSlot {
   ): Promise<T> {
     const held = exchange as unknown as AnyExchange
     this.#exchange = held
-    try {
-      for (const frame of exchange.frames()) worker.send(frame)
-    } catch (error) {
-      exchange.fail(isCapsuleError(error) ? error : new CapsuleError('PROTOCOL_ERROR', String(error)))
-    }
+    void sendFrames(held, worker)
     const done = (): void => {
       if (this.#exchange !== held) return
       this.#exchange = undefined
@@ -58,5 +54,19 @@ export class SnapshotSlot {
   /** The worker's work ended: the exchange under way, if any, fails with `error`. */
   fail(error: CapsuleError): void {
     this.#exchange?.fail(error)
+  }
+}
+
+// A restore's chunks go out as the worker takes them: queued all at once, a 100 MB restore would hold
+// another 100 MB of frames in fresh memory on the host before the worker read its first byte.
+async function sendFrames(exchange: AnyExchange, worker: WorkerConnection): Promise<void> {
+  try {
+    for (const frame of exchange.frames()) {
+      // A worker that is gone fails the exchange through its end; one that answered early ended it.
+      if (exchange.settled || !worker.send(frame)) return
+      await worker.drained()
+    }
+  } catch (error) {
+    exchange.fail(isCapsuleError(error) ? error : new CapsuleError('PROTOCOL_ERROR', String(error)))
   }
 }

@@ -156,12 +156,21 @@ export interface FrameTransport {
    * the peer is gone (the frame is dropped).
    */
   send(body: Uint8Array): boolean
+  /**
+   * Resolves once what was sent has mostly left (at most {@link SEND_LOW_WATER_BYTES} still queued), or the
+   * transport is closed. A sender of many large frames awaits it between frames, so they do not all sit in
+   * memory at once. Transports without a send queue may leave it out.
+   */
+  drained?(): Promise<void>
   /** Stops reading until `resume()`: the peer blocks once the pipe is full (backpressure). */
   pause(): void
   resume(): void
   /** Stops reading and writing; no handler runs afterwards. Idempotent. */
   close(): void
 }
+
+/** Bytes a transport may still hold unsent when {@link FrameTransport.drained} resolves. */
+export const SEND_LOW_WATER_BYTES = 1024 * 1024
 
 /** How long one turn of the event loop may spend handing over one worker's frames before it yields. */
 export const READ_TURN_BUDGET_MS = 8
@@ -215,6 +224,22 @@ export class StreamFrameTransport implements FrameTransport {
     else if (this.#framesThisTurn === 2) this.#output.cork()
     this.#output.write(encodeFrame(body))
     return true
+  }
+
+  drained(): Promise<void> {
+    const output = this.#output
+    if (this.#closed || output.destroyed || output.writableLength <= SEND_LOW_WATER_BYTES) {
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        output.off('drain', done)
+        output.off('close', done)
+        resolve()
+      }
+      output.on('drain', done)
+      output.on('close', done)
+    })
   }
 
   pause(): void {

@@ -137,6 +137,11 @@ export class WorkerConnection {
     return this.#transport.send(body)
   }
 
+  /** Resolves once the frames sent so far have mostly left for the worker (see FrameTransport.drained). */
+  drained(): Promise<void> {
+    return this.#transport.drained?.() ?? Promise.resolve()
+  }
+
   /**
    * Stops reading the worker's frames (the host is saturated); the worker blocks on its next write.
    * Heartbeats are not judged while paused: silence is then the host's doing.

@@ -1,6 +1,13 @@
+import { PassThrough } from 'node:stream'
 import { describe, expect, test } from 'vitest'
 import { CapsuleError } from '../../src/errors.js'
-import { encodeFrame, FrameDecoder } from '../../src/transport/frameTransport.js'
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  encodeFrame,
+  FrameDecoder,
+  SEND_LOW_WATER_BYTES,
+  StreamFrameTransport,
+} from '../../src/transport/frameTransport.js'
 
 const body = (text: string) => Buffer.from(text)
 
@@ -83,5 +90,44 @@ describe('FrameDecoder with large frames', () => {
     decoder.push(encodeFrame(Buffer.alloc(1024 * 1024)).subarray(0, 500_000))
     expect(decoder.atBoundary).toBe(false)
     expect(() => decoder.end()).toThrow(expect.objectContaining({ code: 'PROTOCOL_ERROR' }))
+  })
+})
+
+describe('StreamFrameTransport.drained', () => {
+  function transport() {
+    const input = new PassThrough()
+    // A slow reader: nothing leaves the output until the test reads it.
+    const output = new PassThrough({ highWaterMark: 16 * 1024 })
+    const frames = new StreamFrameTransport(input, output, DEFAULT_MAX_FRAME_BYTES)
+    frames.start({ onFrame: () => undefined, onClose: () => undefined })
+    return { frames, output }
+  }
+
+  test('resolves at once while little is queued', async () => {
+    const { frames } = transport()
+    frames.send(Buffer.alloc(1024))
+    await expect(frames.drained()).resolves.toBeUndefined()
+  })
+
+  test('waits while more than SEND_LOW_WATER_BYTES are queued, and resolves when the reader takes them', async () => {
+    const { frames, output } = transport()
+    frames.send(Buffer.alloc(SEND_LOW_WATER_BYTES + 64 * 1024))
+    let done = false
+    const drained = frames.drained().then(() => {
+      done = true
+    })
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(done).toBe(false)
+    output.resume()
+    await drained
+    expect(done).toBe(true)
+  })
+
+  test('resolves when the transport closes with frames still queued', async () => {
+    const { frames } = transport()
+    frames.send(Buffer.alloc(SEND_LOW_WATER_BYTES * 2))
+    const drained = frames.drained()
+    frames.close()
+    await expect(drained).resolves.toBeUndefined()
   })
 })
