@@ -1,3 +1,4 @@
+import gc
 import io
 import pickle
 import random
@@ -307,6 +308,47 @@ class RefusalTest(unittest.TestCase):
         payload, _ = _take(namespace, hidden, caps, [])
         with self.assertRaises(checkpoint.Unrestorable):
             checkpoint.restore({}, payload[: len(payload) // 2], {})
+
+
+class CollectorTest(unittest.TestCase):
+    """Pickling pauses the cyclic collector; it must come back as it was, whatever happens."""
+
+    def tearDown(self):
+        gc.enable()
+
+    def test_the_collector_is_enabled_again_after_take_and_restore(self):
+        namespace, hidden, caps = _session(["rows = [{'id': i} for i in range(100)]"])
+        payload, _ = _take(namespace, hidden, caps, [])
+        fresh, stubs = _fresh()
+        checkpoint.restore(fresh, payload, stubs)
+        self.assertTrue(gc.isenabled())
+
+    def test_the_collector_is_enabled_again_when_unpickling_raises(self):
+        namespace, hidden, caps = _session([])
+        namespace["boom"] = _Boom()
+        payload, summary = _take(namespace, hidden, caps, [])
+        self.assertEqual(summary["data"], ["boom"])
+        fresh, stubs = _fresh()
+        report = checkpoint.restore(fresh, payload, stubs)
+        self.assertEqual([item["name"] for item in report["lost"]], ["boom"])
+        self.assertIn("unpickling failed", report["lost"][0]["reason"])
+        self.assertTrue(gc.isenabled())
+
+    def test_a_disabled_collector_stays_disabled(self):
+        gc.disable()
+        namespace, hidden, caps = _session(["x = [1, 2]"])
+        payload, _ = _take(namespace, hidden, caps, [])
+        checkpoint.restore(_fresh()[0], payload, {})
+        self.assertFalse(gc.isenabled())
+
+
+class _Boom:
+    def __reduce__(self):
+        return (_explode, ())
+
+
+def _explode():
+    raise RuntimeError("hostile reduce")
 
 
 class SizeTest(unittest.TestCase):
