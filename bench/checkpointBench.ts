@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { Capsule, type Session } from '../packages/core/src/index.js'
+import { BulkTransferFloor } from './bulkPipe.js'
 import { againstFloor, type Figure, floorFigure, type Outcome, percentile, type Skipped } from './figures.js'
 import type { Benchmark } from './registry.js'
 
@@ -72,13 +73,20 @@ interface Rounds {
   loads: number[]
   checkpoint: number[]
   restore: number[]
+  /** The sealed checkpoint's bytes over a bare pipe, worker → host and back (bulkPipe.ts). */
+  transfer: number[]
   bytes: number
 }
 
-async function measure(capsule: Capsule, workload: Workload, rounds: number): Promise<Rounds> {
+async function measure(
+  capsule: Capsule,
+  workload: Workload,
+  rounds: number,
+  bulk: BulkTransferFloor,
+): Promise<Rounds> {
   const source = await capsule.session()
   const target = await capsule.session()
-  const measured: Rounds = { dumps: [], loads: [], checkpoint: [], restore: [], bytes: 0 }
+  const measured: Rounds = { dumps: [], loads: [], checkpoint: [], restore: [], transfer: [], bytes: 0 }
   try {
     await run(source, workload.build)
     for (let i = 0; i < rounds; i += 1) {
@@ -99,6 +107,8 @@ async function measure(capsule: Capsule, workload: Workload, rounds: number): Pr
       measured.checkpoint.push(taken - started)
       measured.restore.push(restored - taken)
       measured.bytes = checkpoint.bytes.byteLength
+      const size = checkpoint.bytes.byteLength
+      measured.transfer.push((await bulk.toNode(size)) + (await bulk.toPython(size)))
     }
   } finally {
     await Promise.all([source.close(), target.close()])
@@ -131,8 +141,37 @@ function figures(workload: Workload, rounds: Rounds): Figure[] {
     'ms',
     'lower',
   )
+  // The bytes' bare trip each way is paid by any design that carries the checkpoint over the worker's pipe.
+  // Where pickling must copy (small objects), pickle + the trips is a lower bound; where it need not
+  // (out-of-band array buffers, unpickled as views of the received bytes) the sum counts one copy twice.
+  const transfer = floorFigure(
+    `checkpoint.${workload.id}.transfer`,
+    `${workload.label}: the same ${mb} MiB over a bare pipe, worker→host + host→worker p50`,
+    p50(rounds.transfer),
+    'ms',
+    'lower',
+  )
+  const bound = floorFigure(
+    `checkpoint.${workload.id}.bound`,
+    `${workload.label}: pickle.dumps + loads + the bare pipe trips p50`,
+    p50(sums(sums(rounds.dumps, rounds.loads), rounds.transfer)),
+    'ms',
+    'lower',
+  )
   return [
     floor,
+    transfer,
+    againstFloor(floor, {
+      id: `checkpoint.${workload.id}.lowerBound`,
+      label: `${workload.label}: pickle + the bare pipe trips, against pickle alone p50`,
+      value: bound.value,
+    }),
+    bound,
+    againstFloor(bound, {
+      id: `checkpoint.${workload.id}.againstBound`,
+      label: `${workload.label}: checkpoint() + restore() against pickle + the bare trips p50`,
+      value: p50(sums(rounds.checkpoint, rounds.restore)),
+    }),
     againstFloor(floor, {
       id: `checkpoint.${workload.id}.roundtrip`,
       label: `${workload.label}: checkpoint() + restore() (${mb} MiB sealed) p50`,
@@ -180,15 +219,15 @@ export const checkpointBench: Benchmark = {
       checkpointKey: randomBytes(32),
       limits: { executeTimeoutMs: 300_000, memoryMb: 0 },
     })
+    const bulk = new BulkTransferFloor(CHECKPOINT_PYTHON)
     try {
       for (const workload of workloads) {
         context.log(`checkpoint: ${workload.label}`)
-        out.push(
-          ...figures(workload, await measure(capsule, workload, context.iterations(workload.rounds, 2))),
-        )
+        const rounds = context.iterations(workload.rounds, 2)
+        out.push(...figures(workload, await measure(capsule, workload, rounds, bulk)))
       }
     } finally {
-      await capsule.close()
+      await Promise.all([capsule.close(), bulk.close()])
     }
     return { figures: out, skipped }
   },
