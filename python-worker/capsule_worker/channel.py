@@ -4,7 +4,9 @@ Two threads read the pipe, never both at once. The reader thread reads whenever 
 does, so heartbeats are answered and interrupts arrive while a cell runs. The main thread, while
 it waits for the answer to its own capability call, reads the pipe itself (:meth:`Channel.wait_for`):
 the answer then reaches it without a thread switch, and it dispatches whatever else arrives
-meanwhile exactly as the reader thread would. The turn passes under ``_cond``; ``_holder`` names
+meanwhile exactly as the reader thread would. The idle main thread, with no event loop to run,
+reads the pipe the same way until a message for it is queued (:meth:`Channel.serve_idle`), so an
+``execute`` reaches it without a thread switch either. The turn passes under ``_cond``; ``_holder`` names
 the thread that reads now. Only the holder touches the FrameReader.
 
 While the main thread holds the turn, SIGINT may interrupt it only where nothing is half done:
@@ -147,6 +149,44 @@ class Channel:
                 self._main_poller = outer_poller
             else:
                 self._give_back(_MAIN)
+
+    def serve_idle(self, has_message):
+        """Read and dispatch frames on the idle main thread until ``has_message()`` is true.
+
+        Returns early, with nothing queued, only at end of file (the reader thread then hands
+        ``eof`` over through the inbox). No user code runs here and the gate is disarmed, so a
+        SIGINT meanwhile is ignored as it would be with the main thread blocked on the inbox.
+        """
+        while not has_message():
+            if self._take_for_main():
+                self._serve_idle_turn(has_message)
+            elif self._eof:
+                return
+            else:
+                self._wait_for_turn()
+
+    def _serve_idle_turn(self, has_message):
+        reader = self._reader
+        try:
+            while not has_message():
+                if not reader.has_frame():
+                    self._main_poller.poll()
+                if not self._serve_one():
+                    return self._end_of_file()
+            while reader.buffered:  # see _serve_until: only new bytes wake the reader thread
+                if not self._serve_one():
+                    return self._end_of_file()
+        except ProtocolError as exc:
+            self._fatal(EXIT_PROTOCOL, "protocol error: %s" % (exc,))
+        except OSError as exc:
+            self._fatal(EXIT_INTERNAL, "reading frames failed: %s" % (exc,))
+        finally:
+            self._give_back(_MAIN)
+
+    def _wait_for_turn(self):
+        with self._cond:
+            while self._holder is not None and not self._eof:
+                self._cond.wait()
 
     def wake_main(self):
         """Another thread settled the main thread's call: wake it if it is parked."""

@@ -1,6 +1,8 @@
 """The main thread's inbox: what the reader thread hands over, and the event loop kept alive meanwhile.
 
-Until a cell first awaits, the main thread simply blocks on a queue (asyncio is not even imported).
+Until a cell first awaits, the main thread reads the pipe itself while it waits
+(:meth:`Channel.serve_idle`), so a message reaches it without a thread switch; asyncio is not even
+imported.
 Once the session has an event loop, the main thread runs it while it waits for the next message,
 as the asyncio REPL and ipykernel do, so tasks and servers started by a cell keep running while the
 session is idle; a message stops the loop, and the cell it carries runs with the loop stopped (a
@@ -19,6 +21,9 @@ class Inbox:
 
     def __init__(self, on_idle_error):
         self._queue = SimpleQueue()
+        #: ``serve(has_message)``: lets the idle main thread read the pipe itself
+        #: (:meth:`Channel.serve_idle`); attached by the worker once the channel exists.
+        self.serve = None
         self._on_idle_error = on_idle_error
         self._loop = None
         self._idling = False
@@ -54,6 +59,9 @@ class Inbox:
                 self._idling = False
             if loop.is_closed():  # a background task closed it
                 self._loop = loop = None
+        serve = self.serve
+        if serve is not None and queue.empty():
+            serve(lambda: not queue.empty())
         return queue.get()
 
     def _wake(self):

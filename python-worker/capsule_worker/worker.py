@@ -58,6 +58,7 @@ class Worker:
         self.channel = channel.Channel(
             FrameReader(fd_in), writer.codec, self.sender, self.gate, self.inbox, stdio.fatal
         )
+        self.inbox.serve = self.channel.serve_idle
         self.calls = self.channel.calls = calls.CallManager(self.sender, self.gate, self.channel)
         self.main_module = type(sys)("__main__")
         self.namespace = self.main_module.__dict__

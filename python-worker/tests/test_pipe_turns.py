@@ -1,5 +1,5 @@
-"""The main thread reads the pipe itself while it waits for its own call's answer; the reader
-thread reads whenever nobody waits. Whoever reads, every frame is handled the same way."""
+"""The main thread reads the pipe itself while it waits for its own call's answer, and while it
+is idle with no event loop to run; the reader thread reads whenever the main thread does not. Whoever reads, every frame is handled the same way."""
 
 import os
 import time
@@ -153,6 +153,61 @@ class PipeTurnTest(WorkerTestCase):
         client.send(answer(call, "idle answer"))
         time.sleep(0.1)
         self.assertEqual(client.run("box", 2, on_message).final["value"], {"text/plain": "['idle answer']"})
+
+
+def frames(codec, *messages):
+    bodies = [codec.encode(m) for m in messages]
+    return b"".join(len(b).to_bytes(4, "big") + b for b in bodies)
+
+
+class IdleTurnTest(WorkerTestCase):
+    """The idle main thread reads the execute itself, and hands the pipe back before the cell runs."""
+
+    def setUp(self):
+        self.client = self.start([])
+
+    def test_frames_written_with_an_execute_are_served_while_its_cell_runs(self):
+        client = self.client
+        # Nothing more arrives to wake the reader thread: the idle main thread must serve the
+        # heartbeats it read with the execute before it starts the cell.
+        client.send_bytes(frames(client.codec, {"type": "execute", "id": 1, "code": "import time\ntime.sleep(0.3)\n5"},
+                                 {"type": "heartbeat", "seq": 1}, {"type": "heartbeat", "seq": 2}))
+        self.assertEqual(client.expect("heartbeat", timeout=0.25)["seq"], 1)
+        self.assertEqual(client.expect("heartbeat", timeout=0.25)["seq"], 2)
+        self.assertEqual(client.expect("result")["value"], {"text/plain": "5"})
+
+    def test_an_interrupt_written_with_its_execute_stops_the_cell_before_it_runs(self):
+        client = self.client
+        client.send_bytes(frames(client.codec, {"type": "execute", "id": 1, "code": "ran = True"},
+                                 {"type": "interrupt", "id": 1}))
+        final = client.expect("error")
+        self.assertEqual(final["ename"], "KeyboardInterrupt", final)
+        self.assertEqual(client.run("'ran' in globals()", 2).final["value"], {"text/plain": "False"})
+
+    def test_a_sigint_while_idle_is_ignored(self):
+        client = self.client
+        outcome = client.run("import os, signal, threading\n"
+                             "threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()", 1)
+        self.assertTrue(outcome.ok, outcome.final)
+        time.sleep(0.3)
+        client.send({"type": "heartbeat", "seq": 9})
+        self.assertEqual(client.expect("heartbeat")["seq"], 9)
+        self.assertEqual(client.run("1 + 1", 2).final["value"], {"text/plain": "2"})
+
+    def test_a_bad_frame_read_by_the_idle_main_thread_ends_the_worker_with_status_70(self):
+        client = self.client
+        self.assertTrue(client.run("1", 1).ok)
+        client.send({"type": "teleport"})
+        self.assertEqual(client.proc.wait(10), 70)
+        self.assertIn("unknown message type 'teleport'", client.proc.stderr.read().decode())
+
+    def test_end_of_file_while_idle_ends_the_worker_at_once(self):
+        client = self.client
+        self.assertTrue(client.run("1", 1).ok)
+        started = time.monotonic()
+        client.close_input()
+        self.assertEqual(client.proc.wait(10), 0)
+        self.assertLess(time.monotonic() - started, 1.5)
 
 
 if __name__ == "__main__":
