@@ -173,13 +173,10 @@ class Channel:
                     self._main_poller.poll()
                 if not self._serve_one():
                     return self._end_of_file()
-            while reader.buffered:  # see _serve_until: only new bytes wake the reader thread
-                if not self._serve_one():
-                    return self._end_of_file()
-        except ProtocolError as exc:
-            self._fatal(EXIT_PROTOCOL, "protocol error: %s" % (exc,))
-        except OSError as exc:
-            self._fatal(EXIT_INTERNAL, "reading frames failed: %s" % (exc,))
+            if not self._serve_buffered():
+                return self._end_of_file()
+        except (ProtocolError, OSError) as exc:
+            self._read_failed(exc)
         finally:
             self._give_back(_MAIN)
 
@@ -219,14 +216,23 @@ class Channel:
                         return  # a nested wait (a SIGINT handler's call) met end of file
                 if not self._serve_one():
                     return self._end_of_file()
-            # Frames that came with the answer are served now: after the turn is given back only
-            # new bytes on the pipe wake the reader thread.
-            while reader.buffered:
-                if not self._serve_one():
-                    return self._end_of_file()
-        except ProtocolError as exc:
+            if not self._serve_buffered():  # frames that came with the answer
+                return self._end_of_file()
+        except (ProtocolError, OSError) as exc:
+            self._read_failed(exc)
+
+    def _serve_buffered(self):
+        # Served before the main thread gives the turn back: after that only new bytes on the
+        # pipe wake the reader thread. False at end of file.
+        while self._reader.buffered:
+            if not self._serve_one():
+                return False
+        return True
+
+    def _read_failed(self, exc):
+        if isinstance(exc, ProtocolError):
             self._fatal(EXIT_PROTOCOL, "protocol error: %s" % (exc,))
-        except OSError as exc:
+        else:
             self._fatal(EXIT_INTERNAL, "reading frames failed: %s" % (exc,))
 
     def _end_of_file(self):
