@@ -178,7 +178,7 @@ describe.each(bwrapAvailable ? (['none', 'bwrap'] as const) : (['none'] as const
 )
 
 describe('shell.run inside bubblewrap shows no hidden file', () => {
-  test.skipIf(bwrapAvailable)(`reads nothing hidden — ${NO_BWRAP}`, () => {})
+  if (!bwrapAvailable) test.skip(`reads nothing hidden — ${NO_BWRAP}`, () => {})
 
   test.runIf(bwrapAvailable).each(READS)('%s prints no secret', async (name, argv) => {
     const root = sandboxOwned(secretTree())
