@@ -71,7 +71,8 @@ describe('git run with a hostile repository configuration', () => {
     )
   })
 
-  if (!bwrapAvailable) test.skip(`starts none of them through shell.run (sandbox bwrap) — ${NO_BWRAP}`, () => {})
+  if (!bwrapAvailable)
+    test.skip(`starts none of them through shell.run (sandbox bwrap) — ${NO_BWRAP}`, () => {})
 
   test.each(bwrapAvailable ? (['none', 'bwrap'] as const) : (['none'] as const))(
     'starts none of them through shell.run (sandbox %s)',

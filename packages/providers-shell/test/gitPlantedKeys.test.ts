@@ -440,7 +440,8 @@ describe('git configuration keys planted in .git/config', () => {
     },
   )
 
-  if (!bwrapAvailable) test.skip(`runs none of them through shell.run (sandbox bwrap) — ${NO_BWRAP}`, () => {})
+  if (!bwrapAvailable)
+    test.skip(`runs none of them through shell.run (sandbox bwrap) — ${NO_BWRAP}`, () => {})
 
   const modes = bwrapAvailable ? (['none', 'bwrap'] as const) : (['none'] as const)
   const cases = modes.flatMap((sandbox) => ROWS.map((row) => [sandbox, row.name, row] as const))
