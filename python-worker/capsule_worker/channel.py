@@ -96,7 +96,8 @@ class Channel:
     def run(self):
         """Body of the reader thread: read and dispatch until end of file; then hand ``eof`` over.
 
-        Raises ProtocolError for a bad frame and OSError when the pipe fails.
+        A bad frame, or a failed read, ends the process from here with the turn held; OSError
+        from the wait for bytes is raised.
         """
         reader = self._reader
         wait = self._reader_wait
@@ -110,6 +111,10 @@ class Channel:
                 if not self._serve_one():
                     self._eof = True
                     break
+            except (ProtocolError, OSError) as exc:
+                # Ended with the turn still held: the idle main thread must not read the bad
+                # frame again (and report it a second time) before the process is gone.
+                self._read_failed(exc)
             finally:
                 self._give_back(_READER)
         self._inbox.put(EOF_MESSAGE)
