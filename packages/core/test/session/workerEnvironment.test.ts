@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest'
 import { Capsule, probeSandbox } from '../../src/index.js'
 import { DEFAULT_WORKER_PATH } from '../../src/worker/workerCommand.js'
+import { WORKER_MALLOC_TOP_PAD_BYTES } from '../../src/worker/workerLauncher.js'
 import { defaultPython, sandboxedPython } from '../pythons.js'
 
 const probe = await probeSandbox()
@@ -46,6 +47,28 @@ describe("the worker's PATH", () => {
       )
     },
   )
+})
+
+describe("the worker's malloc pad", () => {
+  const TOP_PAD = 'import os\nos.environ.get("MALLOC_TOP_PAD_")'
+
+  test('is set for every worker, so streaming large output reuses heap pages instead of faulting new ones', async () => {
+    capsule = new Capsule({ python: defaultPython.python, sandbox: 'none' })
+    const session = await capsule.session()
+    expect((await session.run(TOP_PAD)).value?.['text/plain']).toBe(`'${WORKER_MALLOC_TOP_PAD_BYTES}'`)
+  })
+
+  test("is the host's when env sets MALLOC_TOP_PAD_", async () => {
+    capsule = new Capsule({ python: defaultPython.python, sandbox: 'none', env: { MALLOC_TOP_PAD_: '0' } })
+    const session = await capsule.session()
+    expect((await session.run(TOP_PAD)).value?.['text/plain']).toBe("'0'")
+  })
+
+  test.skipIf(!probe.available)(`reaches a sandboxed worker too${why}`, async () => {
+    capsule = new Capsule({ python: sandboxedPython, sandbox: 'bwrap' })
+    const session = await capsule.session()
+    expect((await session.run(TOP_PAD)).value?.['text/plain']).toBe(`'${WORKER_MALLOC_TOP_PAD_BYTES}'`)
+  })
 })
 
 describe('capsule.info().sandbox', () => {
