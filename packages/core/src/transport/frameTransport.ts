@@ -1,5 +1,7 @@
+import { Socket } from 'node:net'
 import type { Readable, Writable } from 'node:stream'
 import { CapsuleError } from '../errors.js'
+import { POOLED_FRAME_MIN_BYTES, releaseFrameBuffer, takeFrameBuffer } from './frameBufferPool.js'
 
 // ── framing: a 4-byte big-endian length, then the body ─────────────────────────────────────────
 
@@ -188,6 +190,7 @@ export class StreamFrameTransport implements FrameTransport {
   readonly #input: Readable
   readonly #output: Writable
   readonly #decoder: FrameDecoder
+  readonly #poolsFrames: boolean
   #handlers: FrameTransportHandlers | undefined
   #closed = false
   #framesThisTurn = 0
@@ -203,6 +206,9 @@ export class StreamFrameTransport implements FrameTransport {
     this.#input = input
     this.#output = output
     this.#decoder = new FrameDecoder(maxFrameBytes)
+    // A socket's write callback runs once the kernel has the bytes; other streams (a PassThrough) may still
+    // hold the chunk after it, so only a socket's frames come from the pool.
+    this.#poolsFrames = output instanceof Socket
   }
 
   start(handlers: FrameTransportHandlers): void {
@@ -222,7 +228,16 @@ export class StreamFrameTransport implements FrameTransport {
     this.#framesThisTurn += 1
     if (this.#framesThisTurn === 1) setImmediate(this.#endTurn)
     else if (this.#framesThisTurn === 2) this.#output.cork()
-    this.#output.write(encodeFrame(body))
+    const size = FRAME_HEADER_BYTES + body.byteLength
+    if (size < POOLED_FRAME_MIN_BYTES || !this.#poolsFrames) {
+      this.#output.write(encodeFrame(body))
+      return true
+    }
+    // A large frame is built in a pooled buffer, returned once the stream has written it.
+    const buffer = takeFrameBuffer(size)
+    buffer.writeUInt32BE(body.byteLength, 0)
+    buffer.set(body, FRAME_HEADER_BYTES)
+    this.#output.write(buffer.subarray(0, size), () => releaseFrameBuffer(buffer))
     return true
   }
 
