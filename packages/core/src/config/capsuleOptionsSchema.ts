@@ -121,8 +121,8 @@ export const capsuleOptionsSchema = z.strictObject({
   /**
    * Extra environment variables for workers. Of the host's environment only the locale, `TZ` and `TERM`
    * pass, and `PATH` is `/usr/local/bin:/usr/bin:/bin` unless set here (the host's names home directories).
-   * Workers also get glibc's `MALLOC_TOP_PAD_` (16 MiB, so large output does not fault in fresh pages per
-   * megabyte); a value set here wins.
+   * Workers also get glibc's `MALLOC_MMAP_THRESHOLD_` (4 MiB) and `MALLOC_TRIM_THRESHOLD_` (32 MiB), so
+   * large output reuses heap pages instead of faulting in fresh ones per megabyte; a value set here wins.
    */
   env: z.record(z.string(), z.string()).optional(),
   /**

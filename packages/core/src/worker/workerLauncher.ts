@@ -43,13 +43,17 @@ const SECCOMP_FD = 5
 const CGROUP_GATE_FD = 6
 
 /**
- * glibc's `MALLOC_TOP_PAD_` for every worker: how far the heap grows beyond a request and how much free
- * memory at its top is kept rather than returned. At glibc's default (128 KiB) a worker streaming a large
- * output frees each 1 MiB chunk back to the kernel and faults fresh pages in for the next one; on a VM
- * where first touch of memory runs at ~120 MB/s that alone held one 50 MB write to ~70 MB/s (≈250 MB/s
- * with the pad, bench `stdout`). The cost is at most this much idle heap per worker. A user's `env` wins.
+ * glibc's malloc tuning for every worker (a user's `env` wins). At glibc's defaults a worker streaming a
+ * large output frees each 1 MiB chunk back to the kernel and faults fresh pages in for the next one; on a
+ * VM where first touch of memory runs at ~120 MB/s that alone held one 50 MB write to ~70 MB/s. Blocks up
+ * to {@link WORKER_MALLOC_MMAP_THRESHOLD_BYTES} come from the heap instead of their own mapping, and up to
+ * {@link WORKER_MALLOC_TRIM_THRESHOLD_BYTES} of free heap is kept for reuse (≈250 MB/s, bench `stdout`).
+ * Not `MALLOC_TOP_PAD_`, which was as fast but pads every heap growth and so cost a 256 MiB worker a fifth
+ * of the memory it could allocate.
  */
-export const WORKER_MALLOC_TOP_PAD_BYTES = 16 * MIB
+export const WORKER_MALLOC_MMAP_THRESHOLD_BYTES = 4 * MIB
+/** See {@link WORKER_MALLOC_MMAP_THRESHOLD_BYTES}: the free heap a worker keeps rather than returns. */
+export const WORKER_MALLOC_TRIM_THRESHOLD_BYTES = 32 * MIB
 
 /** The rlimit/cgroup view of the session limits: 0 means no limit. */
 export function sandboxLimitsOf(limits: Limits): SandboxLimits {
@@ -74,7 +78,8 @@ export function buildWorkerLaunch(options: WorkerLaunchOptions): WorkerCommand {
   const sandboxLimits = sandboxLimitsOf(limits)
   // The worker applies its rlimits itself, first thing, from CAPSULE_RLIMITS (no prlimit exec).
   const env: Record<string, string> = {
-    MALLOC_TOP_PAD_: String(WORKER_MALLOC_TOP_PAD_BYTES),
+    MALLOC_MMAP_THRESHOLD_: String(WORKER_MALLOC_MMAP_THRESHOLD_BYTES),
+    MALLOC_TRIM_THRESHOLD_: String(WORKER_MALLOC_TRIM_THRESHOLD_BYTES),
     ...memoryLimitEnv(sandboxLimits),
     ...options.env,
     CAPSULE_RLIMITS: rlimitsEnv(sandboxLimits),

@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, test } from 'vitest'
 import { Capsule, probeSandbox } from '../../src/index.js'
 import { DEFAULT_WORKER_PATH } from '../../src/worker/workerCommand.js'
-import { WORKER_MALLOC_TOP_PAD_BYTES } from '../../src/worker/workerLauncher.js'
+import {
+  WORKER_MALLOC_MMAP_THRESHOLD_BYTES,
+  WORKER_MALLOC_TRIM_THRESHOLD_BYTES,
+} from '../../src/worker/workerLauncher.js'
 import { defaultPython, sandboxedPython } from '../pythons.js'
 
 const probe = await probeSandbox()
@@ -49,25 +52,43 @@ describe("the worker's PATH", () => {
   )
 })
 
-describe("the worker's malloc pad", () => {
-  const TOP_PAD = 'import os\nos.environ.get("MALLOC_TOP_PAD_")'
+describe("the worker's malloc tuning", () => {
+  const TUNING =
+    'import os\n(os.environ.get("MALLOC_MMAP_THRESHOLD_"), os.environ.get("MALLOC_TRIM_THRESHOLD_"))'
+  const expected = `('${WORKER_MALLOC_MMAP_THRESHOLD_BYTES}', '${WORKER_MALLOC_TRIM_THRESHOLD_BYTES}')`
 
   test('is set for every worker, so streaming large output reuses heap pages instead of faulting new ones', async () => {
     capsule = new Capsule({ python: defaultPython.python, sandbox: 'none' })
     const session = await capsule.session()
-    expect((await session.run(TOP_PAD)).value?.['text/plain']).toBe(`'${WORKER_MALLOC_TOP_PAD_BYTES}'`)
+    expect((await session.run(TUNING)).value?.['text/plain']).toBe(expected)
   })
 
-  test("is the host's when env sets MALLOC_TOP_PAD_", async () => {
-    capsule = new Capsule({ python: defaultPython.python, sandbox: 'none', env: { MALLOC_TOP_PAD_: '0' } })
+  test("is the host's where env sets it", async () => {
+    capsule = new Capsule({
+      python: defaultPython.python,
+      sandbox: 'none',
+      env: { MALLOC_TRIM_THRESHOLD_: '0' },
+    })
     const session = await capsule.session()
-    expect((await session.run(TOP_PAD)).value?.['text/plain']).toBe("'0'")
+    expect((await session.run(TUNING)).value?.['text/plain']).toBe(
+      `('${WORKER_MALLOC_MMAP_THRESHOLD_BYTES}', '0')`,
+    )
+  })
+
+  test('leaves a memory-limited worker nearly all of its limit to allocate', async () => {
+    // A heap padded on every growth (MALLOC_TOP_PAD_) reached ~192 of 256 MiB here; untuned glibc ~239.
+    capsule = new Capsule({ python: defaultPython.python, sandbox: 'none', limits: { memoryMb: 256 } })
+    const session = await capsule.session()
+    const result = await session.run(
+      'held = []\ntry:\n    while True:\n        held.append(bytearray(256 * 1024))\nexcept MemoryError:\n    pass\nmib = len(held) // 4\ndel held\nmib',
+    )
+    expect(Number(result.value?.['text/plain'])).toBeGreaterThanOrEqual(210)
   })
 
   test.skipIf(!probe.available)(`reaches a sandboxed worker too${why}`, async () => {
     capsule = new Capsule({ python: sandboxedPython, sandbox: 'bwrap' })
     const session = await capsule.session()
-    expect((await session.run(TOP_PAD)).value?.['text/plain']).toBe(`'${WORKER_MALLOC_TOP_PAD_BYTES}'`)
+    expect((await session.run(TUNING)).value?.['text/plain']).toBe(expected)
   })
 })
 
