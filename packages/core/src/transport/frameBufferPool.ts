@@ -41,12 +41,14 @@ export function takeFrameBuffer(bytes: number): Buffer {
   return Buffer.allocUnsafe(capacity > POOLED_FRAME_MAX_IDLE_BYTES ? bytes : capacity)
 }
 
-/** Returns a buffer from {@link takeFrameBuffer}; small or oversized ones are left to the collector. */
+/**
+ * Returns a buffer exactly as {@link takeFrameBuffer} gave it; small ones, and any the idle cap has no room
+ * for, are left to the collector.
+ */
 export function releaseFrameBuffer(buffer: Buffer): void {
-  const size = buffer.buffer.byteLength
-  if (buffer.byteOffset !== 0 || size < POOLED_FRAME_MIN_BYTES) return
-  if (idleBytes + size > POOLED_FRAME_MAX_IDLE_BYTES) return
-  idle.push(Buffer.from(buffer.buffer, 0, size))
+  const size = buffer.byteLength
+  if (size < POOLED_FRAME_MIN_BYTES || idleBytes + size > POOLED_FRAME_MAX_IDLE_BYTES) return
+  idle.push(buffer)
   idleBytes += size
 }
 

@@ -11,9 +11,13 @@ export const FRAME_HEADER_BYTES = 4
 /** Default largest frame body either side accepts. */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
 
-/** Prefixes a message body with its 4-byte big-endian length. */
-export function encodeFrame(body: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.byteLength)
+/**
+ * Prefixes a message body with its 4-byte big-endian length, in `into` when given (at least the frame's
+ * size; the frame is its start).
+ */
+export function encodeFrame(body: Uint8Array, into?: Buffer): Buffer {
+  const size = FRAME_HEADER_BYTES + body.byteLength
+  const frame = into ? into.subarray(0, size) : Buffer.allocUnsafe(size)
   frame.writeUInt32BE(body.byteLength, 0)
   frame.set(body, FRAME_HEADER_BYTES)
   return frame
@@ -235,9 +239,7 @@ export class StreamFrameTransport implements FrameTransport {
     }
     // A large frame is built in a pooled buffer, returned once the stream has written it.
     const buffer = takeFrameBuffer(size)
-    buffer.writeUInt32BE(body.byteLength, 0)
-    buffer.set(body, FRAME_HEADER_BYTES)
-    this.#output.write(buffer.subarray(0, size), () => releaseFrameBuffer(buffer))
+    this.#output.write(encodeFrame(body, buffer), () => releaseFrameBuffer(buffer))
     return true
   }
 

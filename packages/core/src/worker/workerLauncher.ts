@@ -47,7 +47,7 @@ const CGROUP_GATE_FD = 6
  * large output frees each 1 MiB chunk back to the kernel and faults fresh pages in for the next one; on a
  * VM where first touch of memory runs at ~120 MB/s that alone held one 50 MB write to ~70 MB/s. Blocks up
  * to {@link WORKER_MALLOC_MMAP_THRESHOLD_BYTES} come from the heap instead of their own mapping, and up to
- * {@link WORKER_MALLOC_TRIM_THRESHOLD_BYTES} of free heap is kept for reuse (≈250 MB/s, bench `stdout`).
+ * {@link WORKER_MALLOC_TRIM_THRESHOLD_BYTES} of free heap is kept for reuse (≈300 MB/s, bench `stdout`).
  * Not `MALLOC_TOP_PAD_`, which was as fast but pads every heap growth and so cost a 256 MiB worker a fifth
  * of the memory it could allocate.
  */

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import type { Readable, Writable } from 'node:stream'
 import { PassThrough } from 'node:stream'
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { beforeEach, describe, expect, test } from 'vitest'
 import {
   clearFrameBufferPool,
   idleFrameBufferBytes,
@@ -13,8 +13,6 @@ import {
 import { StreamFrameTransport } from '../../src/transport/frameTransport.js'
 
 const MiB = 1024 * 1024
-
-afterEach(clearFrameBufferPool)
 
 beforeEach(clearFrameBufferPool)
 
