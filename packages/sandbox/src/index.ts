@@ -24,6 +24,8 @@ export {
   SANDBOX_USER_NAME,
   sandboxEtcArgs,
 } from './sandboxEtc.js'
+export type { EtcCopy, EtcCopyRequest, EtcMountPoint } from './sandboxEtcCopy.js'
+export { etcCopyIsCurrent, prepareEtcCopy } from './sandboxEtcCopy.js'
 export type { SandboxLimits } from './sandboxLimits.js'
 export {
   ADDRESS_SPACE_HEADROOM_BYTES,

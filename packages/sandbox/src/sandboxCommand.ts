@@ -4,6 +4,7 @@ import { isAbsolute, posix } from 'node:path'
 import { procHardeningArgs } from './procHardening.js'
 import { SandboxError } from './sandboxError.js'
 import { generatedEtcDir, SANDBOX_GID, SANDBOX_HOSTNAME, SANDBOX_UID, sandboxEtcArgs } from './sandboxEtc.js'
+import type { EtcMountPoint } from './sandboxEtcCopy.js'
 import { applyLimitsCommand, DEFAULT_PRLIMIT_PATH, type SandboxLimits } from './sandboxLimits.js'
 
 export { SANDBOX_GID, SANDBOX_HOSTNAME, SANDBOX_UID } from './sandboxEtc.js'
@@ -64,8 +65,9 @@ export interface SandboxRequest {
   /** prlimit's path; must be visible inside the sandbox (it is when it lives under /usr). */
   prlimitPath?: string
   /**
-   * The host directory of the generated `/etc` files (default: {@link generatedEtcDir}, made once per
-   * process). Tests of the command line pass a fixed path.
+   * The host directory bound read-only as the sandbox's whole `/etc` (default: {@link generatedEtcDir}
+   * for the mount points `mounts` has below /etc). One given here must already hold those mount
+   * points. Tests of the command line pass a fixed path.
    */
   generatedEtcDir?: string
   /** The sandbox never has a network. The field is here so a caller states it. */
@@ -153,9 +155,10 @@ export const BWRAP_ISOLATION_ARGS: readonly string[] = Object.freeze([
  * read-only /usr and interpreter paths, private size-capped /tmp and /dev/shm, a minimal /dev and
  * /etc, its own /proc with /proc/sys and its kin read-only and kernel views masked, no host home,
  * /run, /var or /sys, a read-only root, a new session (no controlling terminal) and death with its
- * parent. Its one side effect is the directory of generated /etc files, made once per process (see
- * {@link generatedEtcDir}) unless `request.generatedEtcDir` names one; it reads the host filesystem
- * through `host` only to mirror /bin-style symlinks, skip missing paths and recognise home directories.
+ * parent. Its one side effect is the directory bound as /etc, copied once per process and again when
+ * the host's entries change (see {@link generatedEtcDir}) unless `request.generatedEtcDir` names one;
+ * it reads the host filesystem through `host` only to mirror /bin-style symlinks, skip missing paths,
+ * recognise home directories and tell file mounts under /etc from directory ones.
  * Throws INVALID_OPTIONS for a malformed request, SANDBOX_UNAVAILABLE for a read-only path that would
  * expose a home directory or the whole host.
  */
@@ -182,7 +185,9 @@ export function buildSandboxCommand(
     else if (kind === 'dir') args.push('--ro-bind', dir, dir)
   }
   // /etc: what the loader and distribution packages read, and generated hosts/passwd/group/nsswitch.conf.
-  args.push(...sandboxEtcArgs(host, request.generatedEtcDir ?? generatedEtcDir()))
+  args.push(
+    ...sandboxEtcArgs(request.generatedEtcDir ?? generatedEtcDir(etcMountPoints(request.mounts, host))),
+  )
   const shmSize = request.shmSizeBytes ?? DEFAULT_SHM_SIZE_BYTES
   const proc = procHardeningArgs(host)
   args.push(
@@ -219,6 +224,19 @@ export function buildSandboxCommand(
     : { command: request.executable, args: request.args }
   args.push('--', inner.command, ...inner.args)
   return { command: request.bwrapPath, args, env: { ...request.env } }
+}
+
+/** The targets of `mounts` below /etc, which must exist in the read-only /etc before bwrap mounts on them. */
+function etcMountPoints(mounts: readonly SandboxMount[], host: HostFilesystem): EtcMountPoint[] {
+  const points: EtcMountPoint[] = []
+  for (const mount of mounts) {
+    const target = posix.resolve(mount.target ?? mount.source)
+    if (!target.startsWith('/etc/')) continue
+    const source = host.realpath(mount.source)
+    const kind = source !== null && host.kind(source) === 'file' ? 'file' : 'dir'
+    points.push({ path: target.slice('/etc/'.length), kind })
+  }
+  return points
 }
 
 /**

@@ -1,7 +1,6 @@
-import { chmodSync, lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, posix } from 'node:path'
-import type { HostFilesystem } from './sandboxCommand.js'
+import { type EtcCopy, type EtcMountPoint, etcCopyIsCurrent, prepareEtcCopy } from './sandboxEtcCopy.js'
 
 /** The uid and gid the worker has inside its user namespace. */
 export const SANDBOX_UID = 1000
@@ -15,7 +14,8 @@ export const SANDBOX_USER_NAME = 'capsule'
 /**
  * The host `/etc` entries a sandbox shows read-only (when the host has them), each with why: what the
  * dynamic linker and distribution Python packages read, and nothing that holds a secret or names the
- * host. Directories are bound whole; a symlink into `/usr` is recreated as a symlink.
+ * host. They are copied into {@link generatedEtcDir}: directories whole, a symlink into `/usr` as a
+ * symlink.
  */
 export const SANDBOX_ETC_BINDS: ReadonlyArray<{ path: string; why: string }> = Object.freeze([
   { path: '/etc/ld.so.cache', why: 'the dynamic loader finds libraries quickly' },
@@ -76,69 +76,47 @@ export function generatedEtcFiles(): Record<string, string> {
   }
 }
 
-let generatedDir: string | undefined
+// One copy per set of mount points (almost always the one set: matplotlib's font cache), remade when
+// the host's entries or the copy change. A replaced copy is kept until the process exits: sandboxes
+// that bound it still read it.
+const copies = new Map<string, EtcCopy>()
+const madeDirs: string[] = []
 
 /**
- * The host directory holding {@link generatedEtcFiles}: made once per process with `mkdtemp` (so only
- * this process's user can write it), mode 0755 with files 0644 so a dropped sandbox uid can read
- * them, removed when the process exits. Made again if something removed or changed it (a tmp cleaner).
+ * The host directory every sandbox binds read-only as its whole `/etc`: the {@link SANDBOX_ETC_BINDS}
+ * entries the host has, copied (symlinks as symlinks), the {@link generatedEtcFiles}, and an empty
+ * directory or file for each of `mountPoints` (bwrap cannot create them inside a read-only bind).
+ * Made with `mkdtemp` (only this process's user can write it), mode 0755, nothing group- or
+ * world-writable, removed when the process exits. Each call checks, with an lstat per copied file and
+ * directory, that neither the host's entries nor the copy changed (a package upgrade, a tmp cleaner),
+ * and makes a fresh copy when one did.
  */
-export function generatedEtcDir(): string {
-  const files = generatedEtcFiles()
-  if (generatedDir !== undefined && intact(generatedDir, files)) return generatedDir
-  const dir = mkdtempSync(join(tmpdir(), 'capsule-etc-'))
-  for (const [name, text] of Object.entries(files)) {
-    writeFileSync(join(dir, name), text, { mode: 0o644, flag: 'wx' })
-    chmodSync(join(dir, name), 0o644)
-  }
-  chmodSync(dir, 0o755)
-  if (generatedDir === undefined) {
+export function generatedEtcDir(mountPoints: readonly EtcMountPoint[] = []): string {
+  const points = [...mountPoints].sort((a, b) => a.path.localeCompare(b.path))
+  const key = JSON.stringify(points)
+  const current = copies.get(key)
+  if (current !== undefined && etcCopyIsCurrent(current)) return current.dir
+  const copy = prepareEtcCopy({
+    sourceRoot: '/etc',
+    entries: SANDBOX_ETC_BINDS.map(({ path }) => path.slice('/etc/'.length)),
+    generated: generatedEtcFiles(),
+    mountPoints: points,
+    parent: tmpdir(),
+  })
+  if (madeDirs.length === 0) {
     process.once('exit', () => {
-      if (generatedDir !== undefined) rmSync(generatedDir, { recursive: true, force: true })
+      for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true })
     })
   }
-  generatedDir = dir
-  return dir
-}
-
-function intact(dir: string, files: Record<string, string>): boolean {
-  try {
-    const uid = process.getuid?.()
-    const stat = lstatSync(dir)
-    if (!stat.isDirectory() || (stat.mode & 0o022) !== 0 || (uid !== undefined && stat.uid !== uid))
-      return false
-    return Object.entries(files).every(([name, text]) => {
-      const file = lstatSync(join(dir, name))
-      return file.isFile() && (file.mode & 0o022) === 0 && readFileSync(join(dir, name), 'utf8') === text
-    })
-  } catch {
-    return false
-  }
+  madeDirs.push(copy.dir)
+  copies.set(key, copy)
+  return copy.dir
 }
 
 /**
- * The bwrap arguments of a sandbox's `/etc`: {@link SANDBOX_ETC_BINDS} the host has, read-only (a
- * symlink into `/usr` as a symlink), and the generated `hosts`, `passwd`, `group` and `nsswitch.conf`
- * from `generated` (see {@link generatedEtcDir}), read-only. Nothing else of the host's `/etc`.
+ * The bwrap arguments of a sandbox's `/etc`: `generated` (see {@link generatedEtcDir}) bound
+ * read-only, one mount for the whole directory. Nothing else of the host's `/etc`.
  */
-export function sandboxEtcArgs(host: HostFilesystem, generated: string): string[] {
-  const args: string[] = []
-  for (const { path } of SANDBOX_ETC_BINDS) {
-    const kind = host.kind(path)
-    if (kind === 'missing') continue
-    if (kind === 'symlink') {
-      const target = host.readlink(path)
-      if (posix.resolve(dirname(path), target).startsWith('/usr/')) {
-        args.push('--symlink', target, path)
-        continue
-      }
-      // A symlink elsewhere: bind what it points at, if that is there.
-      if (host.realpath(path) === null) continue
-    }
-    args.push('--ro-bind', path, path)
-  }
-  for (const name of Object.keys(generatedEtcFiles())) {
-    args.push('--ro-bind', join(generated, name), `/etc/${name}`)
-  }
-  return args
+export function sandboxEtcArgs(generated: string): string[] {
+  return ['--ro-bind', generated, '/etc']
 }
