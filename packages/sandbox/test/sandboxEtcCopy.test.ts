@@ -1,4 +1,5 @@
 import {
+  chmodSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -83,5 +84,9 @@ describe('prepareEtcCopy', () => {
     const fourth = prepareEtcCopy(request)
     writeFileSync(join(etc, 'missing'), 'now here')
     expect(etcCopyIsCurrent(fourth)).toBe(false)
+
+    const fifth = prepareEtcCopy(request)
+    chmodSync(fifth.dir, 0o777)
+    expect(etcCopyIsCurrent(fifth)).toBe(false)
   })
 })
