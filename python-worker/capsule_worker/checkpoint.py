@@ -262,7 +262,7 @@ def _definition(qualname):
 
 
 @contextlib.contextmanager
-def _collector_paused():
+def collector_paused():
     # Unpickling allocates container after container, none of them garbage yet, and every few hundred
     # allocations the cyclic collector would walk them all again: paused, loads runs 20-40% faster.
     was_enabled = gc.isenabled()
@@ -276,7 +276,7 @@ def _collector_paused():
 
 def _dumps(data, namespace, capability_ids):
     file, buffers = io.BytesIO(), []
-    with _collector_paused():
+    with collector_paused():
         _Pickler(file, namespace, capability_ids, buffers.append).dump(data)
     return file.getbuffer(), [b.raw() for b in buffers]
 
@@ -284,7 +284,7 @@ def _dumps(data, namespace, capability_ids):
 def _loads(blob, buffers, namespace, stubs, missing):
     _Restoring.namespace, _Restoring.stubs, _Restoring.missing = namespace, stubs, missing
     try:
-        with _collector_paused():
+        with collector_paused():
             return pickle.loads(blob, buffers=buffers)
     finally:
         _Restoring.namespace = _Restoring.stubs = _Restoring.missing = None

@@ -59,19 +59,24 @@ def restore_checkpoint(worker, request_id, payload):
     from capsule_worker import checkpoint
 
     executor = worker.executor
-    try:
-        stubs = dict(worker.capability_functions)
-        report = checkpoint.restore(executor.namespace, payload, stubs, executor.definition_sources)
-    except checkpoint.Unrestorable as exc:
-        worker.sender.send({"type": "restore_failed", "id": request_id, "message": str(exc)})
-        return
-    except Exception as exc:
-        worker.sender.send(
-            {"type": "restore_failed", "id": request_id, "message": "%s: %s" % (type(exc).__name__, exc)}
-        )
-        return
-    _last_restore = report
-    worker.sender.send({"type": "restore_done", "id": request_id, "report": report})
+    # The values a restore replaces die, and the cyclic collector walks what was just unpickled, only
+    # after the answer has left: the host waits for neither.
+    replaced = dict(executor.namespace)
+    with checkpoint.collector_paused():
+        try:
+            stubs = dict(worker.capability_functions)
+            report = checkpoint.restore(executor.namespace, payload, stubs, executor.definition_sources)
+        except checkpoint.Unrestorable as exc:
+            worker.sender.send({"type": "restore_failed", "id": request_id, "message": str(exc)})
+            return
+        except Exception as exc:
+            worker.sender.send(
+                {"type": "restore_failed", "id": request_id, "message": "%s: %s" % (type(exc).__name__, exc)}
+            )
+            return
+        _last_restore = report
+        worker.sender.send({"type": "restore_done", "id": request_id, "report": report})
+    del replaced
 
 
 class RestoreAssembly:
