@@ -59,9 +59,10 @@ def restore_checkpoint(worker, request_id, payload):
     from capsule_worker import checkpoint
 
     executor = worker.executor
-    # The values a restore replaces die, and the cyclic collector walks what was just unpickled, only
-    # after the answer has left: the host waits for neither.
-    replaced = dict(executor.namespace)
+    # The values a restore replaces die (``replaced`` holds them until this function returns), and the
+    # cyclic collector walks what was just unpickled, only after the answer has left: the host waits for
+    # neither.
+    replaced = dict(executor.namespace)  # noqa: F841
     with checkpoint.collector_paused():
         try:
             stubs = dict(worker.capability_functions)
@@ -76,7 +77,6 @@ def restore_checkpoint(worker, request_id, payload):
             return
         _last_restore = report
         worker.sender.send({"type": "restore_done", "id": request_id, "report": report})
-    del replaced
 
 
 class RestoreAssembly:

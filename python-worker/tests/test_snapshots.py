@@ -69,6 +69,7 @@ class RestoreAnswerTest(unittest.TestCase):
         [(message, _, _)] = worker.sender.sent
         self.assertEqual(message["type"], "restore_failed")
         self.assertIsNotNone(watched())
+        self.assertIs(worker.executor.namespace["rows"], watched())
         self.assertTrue(gc.isenabled())
 
     def test_a_disabled_collector_stays_disabled(self):
