@@ -6,6 +6,7 @@ import type { FetchInput, FetchOutput } from './fetchSchemas.js'
 import { ForbiddenAddressError } from './guardedConnector.js'
 import type { ResolvedHttpProviderOptions } from './httpProviderOptions.js'
 import { discardBody, readResponseBody, SUPPORTED_ENCODINGS } from './readResponseBody.js'
+import { RequestAbort } from './requestAbort.js'
 import { BODY_HEADERS, normalizeRequestHeaders, requestHeadBytes } from './requestHeaders.js'
 import { RequestPolicy } from './requestPolicy.js'
 import { SENSITIVE_HEADERS } from './sensitiveHeaders.js'
@@ -42,26 +43,17 @@ export function createFetchHandler(deps: FetchHandlerDependencies) {
       timeoutMs = Math.min(timeoutMs, Math.ceil(args.timeout * 1000))
     if (Number.isFinite(ctx.deadline) && ctx.deadline > 0)
       timeoutMs = Math.min(timeoutMs, Math.max(0, ctx.deadline - Date.now()))
-    // One signal for the request: the call's cancellation or the deadline, linked by hand
-    // (AbortSignal.any is costly on Node 20, and this runs for every request). The deadline is a flag,
-    // not a second controller: one AbortController per request is all the abort plumbing it pays for.
-    const deadline = { aborted: false }
-    const combined = new AbortController()
-    const onCancel = () => combined.abort(ctx.signal.reason)
-    if (ctx.signal.aborted) onCancel()
-    else ctx.signal.addEventListener('abort', onCancel, { once: true })
-    const timer = setTimeout(() => {
-      deadline.aborted = true
-      combined.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
-    }, timeoutMs)
-    const signal = combined.signal
+    // One abort switch for the request: the call's cancellation or the deadline, linked by hand
+    // (AbortSignal.any is costly on Node 20, and this runs for every request).
+    const abort = new RequestAbort(ctx.signal, timeoutMs)
     let release: (() => void) | undefined
     let currentHost = ''
     try {
-      signal.throwIfAborted()
-      release = await limiter.acquire(ctx.sessionId, signal)
+      abort.throwIfAborted()
+      release = limiter.tryAcquire(ctx.sessionId) ?? (await limiter.acquire(ctx.sessionId, abort))
       let url = policy.parse(args.url)
-      url.hash = ''
+      // Setting the hash re-serialises the URL: only when there is one.
+      if (url.hash !== '') url.hash = ''
       for (let redirects = 0; ; ) {
         policy.check(url, request.method)
         currentHost = url.host
@@ -79,7 +71,8 @@ export function createFetchHandler(deps: FetchHandlerDependencies) {
           method: request.method as Dispatcher.HttpMethod,
           headers,
           body: request.body ?? null,
-          signal,
+          // undici takes an emitter for a signal (see RequestAbort).
+          signal: abort as unknown as AbortSignal,
           responseHeaders: 'raw',
         })
         const rawHeaders = response.headers as unknown as string[]
@@ -87,7 +80,7 @@ export function createFetchHandler(deps: FetchHandlerDependencies) {
           ? headerValue(rawHeaders, 'location')
           : undefined
         if (location !== undefined) {
-          await drain(response.body, signal)
+          await drain(response.body)
           if (redirects >= options.maxRedirects) {
             throw new CapabilityError(
               'LIMIT_EXCEEDED',
@@ -109,7 +102,7 @@ export function createFetchHandler(deps: FetchHandlerDependencies) {
       }
     } catch (error) {
       throw toCapabilityError(error, {
-        deadline,
+        abort,
         cancel: ctx.signal,
         timeoutMs,
         host: currentHost,
@@ -117,8 +110,7 @@ export function createFetchHandler(deps: FetchHandlerDependencies) {
         ctx,
       })
     } finally {
-      ctx.signal.removeEventListener('abort', onCancel)
-      clearTimeout(timer)
+      abort.dispose()
       release?.()
     }
   }
@@ -245,9 +237,10 @@ async function readBody(
   return readResponseBody(response.body as unknown as Readable, encoding, maxBytes)
 }
 
-async function drain(body: Dispatcher.ResponseData['body'], signal: AbortSignal): Promise<void> {
+// The request's abort switch already destroys the body, and with it this dump.
+async function drain(body: Dispatcher.ResponseData['body']): Promise<void> {
   try {
-    await body.dump({ limit: REDIRECT_BODY_DRAIN_BYTES, signal })
+    await body.dump({ limit: REDIRECT_BODY_DRAIN_BYTES })
   } catch {
     discardBody(body as unknown as Readable)
   }
@@ -268,8 +261,8 @@ function pairs(raw: readonly string[]): Array<[string, string]> {
 }
 
 interface ErrorContext {
-  /** Set when the request's own deadline fired (as opposed to a cancellation). */
-  deadline: { readonly aborted: boolean }
+  /** Its `timedOut` is set when the request's own deadline fired (as opposed to a cancellation). */
+  abort: RequestAbort
   cancel: AbortSignal
   timeoutMs: number
   host: string
@@ -284,7 +277,7 @@ interface ErrorContext {
  */
 function toCapabilityError(error: unknown, where: ErrorContext): CapabilityError {
   if (isCapabilityError(error)) return error
-  if (where.deadline.aborted) {
+  if (where.abort.timedOut) {
     return new CapabilityError('TIMEOUT', `request timed out after ${where.timeoutMs} ms`, { cause: error })
   }
   if (where.cancel.aborted) return new CapabilityError('CANCELLED', 'request cancelled', { cause: error })

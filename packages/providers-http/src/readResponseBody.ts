@@ -60,7 +60,7 @@ export async function readResponseBody(
   contentEncoding: string | undefined,
   maxBytes: number,
 ): Promise<Uint8Array> {
-  // Errors surface through the iteration below; this listener only keeps a late error from a
+  // Errors surface through collect() below; this listener only keeps a late error from a
   // destroyed body from becoming an uncaught exception.
   body.on('error', noop)
   const decoders = decodersFor(contentEncoding) ?? []
@@ -69,21 +69,10 @@ export async function readResponseBody(
     decoders.length === 0
       ? body
       : (pipeline([body, ...decoders], () => {
-          // Errors surface through iteration of the last stream; nothing to do here.
+          // Errors surface through the last stream, which collect() listens on; nothing to do here.
         }) as unknown as Readable)
-  const chunks: Buffer[] = []
-  let total = 0
   try {
-    for await (const chunk of source) {
-      const buffer = chunk as Buffer
-      total += buffer.length
-      if (total > maxBytes) {
-        throw new CapabilityError('LIMIT_EXCEEDED', `response body is larger than ${maxBytes} bytes`, {
-          details: { maxResponseBytes: maxBytes },
-        })
-      }
-      chunks.push(buffer)
-    }
+    return await collect(source, maxBytes)
   } catch (error) {
     if (error instanceof CapabilityError) throw error
     if (decoders.length > 0 && isZlibError(error)) {
@@ -95,8 +84,51 @@ export async function readResponseBody(
     if (!body.readableEnded) body.destroy()
     for (const decoder of decoders) if (!decoder.readableEnded) decoder.destroy()
   }
-  const out = Buffer.concat(chunks, total)
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
+}
+
+/**
+ * Gathers a stream's chunks, failing once they pass `maxBytes`. Listeners, not `for await`: the async
+ * iterator costs more than the rest of reading a small body, and this runs for every response.
+ */
+function collect(source: Readable, maxBytes: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let total = 0
+    const done = (error?: unknown): void => {
+      source.off('data', onData)
+      source.off('end', onEnd)
+      source.off('error', done)
+      source.off('close', onClose)
+      if (error !== undefined) {
+        reject(error)
+        return
+      }
+      const out = Buffer.concat(chunks, total)
+      resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength))
+    }
+    const onData = (chunk: Buffer): void => {
+      total += chunk.length
+      if (total <= maxBytes) {
+        chunks.push(chunk)
+        return
+      }
+      // Stop the flow (and any decoder inflating behind it) now; the caller destroys what is left.
+      source.pause()
+      done(
+        new CapabilityError('LIMIT_EXCEEDED', `response body is larger than ${maxBytes} bytes`, {
+          details: { maxResponseBytes: maxBytes },
+        }),
+      )
+    }
+    const onEnd = (): void => done()
+    // Destroyed before its end without an error of its own (an abort that came as a close).
+    const onClose = (): void =>
+      done(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }))
+    source.on('data', onData)
+    source.once('end', onEnd)
+    source.once('error', done)
+    source.once('close', onClose)
+  })
 }
 
 function noop(): void {}

@@ -83,6 +83,15 @@ beforeAll(async () => {
         res.on('close', () => clearInterval(timer))
         return
       }
+      case '/cut':
+        // Announces 1000 bytes, sends 10, then drops the connection.
+        res.setHeader('content-length', '1000')
+        res.write(Buffer.alloc(10, 0x61), () => res.socket?.destroy())
+        return
+      case '/bad-gzip':
+        res.setHeader('content-encoding', 'gzip')
+        res.end(Buffer.from('this is not gzip at all'))
+        return
       case '/huge-header':
         res.setHeader('x-big', 'h'.repeat(8 * 1024))
         res.end('ok')
@@ -151,6 +160,17 @@ describe('response body', () => {
 })
 
 describe('deadline', () => {
+  test('a body cut off before its announced length fails with UNAVAILABLE, not a short success', async () => {
+    const error = await callFetchError(provider(), { url: at('/cut') })
+    expect(error.code).toBe('UNAVAILABLE')
+  })
+
+  test('a body that does not decode fails with UNAVAILABLE and says so', async () => {
+    const error = await callFetchError(provider(), { url: at('/bad-gzip') })
+    expect(error.code).toBe('UNAVAILABLE')
+    expect(error.message).toBe('response body could not be decoded')
+  })
+
   test('a body trickled one byte at a time hits the total deadline on time with TIMEOUT', async () => {
     const started = Date.now()
     const error = await callFetchError(provider({ timeoutMs: 800 }), { url: at('/trickle') })
