@@ -234,6 +234,9 @@ async function readBody(
       details: { maxResponseBytes: maxBytes },
     })
   }
+  // A plain body of announced length needs no counting (the parser holds the server to that length,
+  // checked against the cap above); undici gathers it without a stream of our own.
+  if (encoding === undefined && Number.isSafeInteger(length)) return response.body.bytes()
   return readResponseBody(response.body as unknown as Readable, encoding, maxBytes)
 }
 
