@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import { Capsule, type Session } from '../packages/core/src/index.js'
+import { Capsule, type Session } from '@capsule/core'
 import { BulkTransferFloor } from './bulkPipe.js'
 import { againstFloor, type Figure, floorFigure, type Outcome, percentile, type Skipped } from './figures.js'
 import type { Benchmark } from './registry.js'

@@ -4,9 +4,9 @@
 // Floor and figure alternate over a few rounds so background load falls on both.
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Capsule, type Session } from '@capsule/core'
+import { httpProvider } from '@capsule/providers-http'
 import { Agent, request } from 'undici'
-import { Capsule, type Session } from '../packages/core/src/index.js'
-import { httpProvider } from '../packages/providers-http/src/index.js'
 import { againstFloor, type Figure, floorFigure, percentile } from './figures.js'
 import type { BenchContext, Benchmark } from './registry.js'
 

@@ -8,12 +8,12 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { Capsule, type Journal, memoryJournal, type Session } from '@capsule/core'
+import { canonicalHash } from '@capsule/core/journal'
+import { postgresJournal } from '@capsule/journal-postgres'
+import { sqliteJournal } from '@capsule/journal-sqlite'
 import { defineCapability, defineProvider } from '@capsule/provider-sdk'
 import { z } from 'zod'
-import { Capsule, type Journal, memoryJournal, type Session } from '../packages/core/src/index.js'
-import { canonicalHash } from '../packages/core/src/journal/index.js'
-import { postgresJournal } from '../packages/journal-postgres/src/index.js'
-import { sqliteJournal } from '../packages/journal-sqlite/src/index.js'
 
 /** One backend's figures. */
 export interface JournalBenchResult {

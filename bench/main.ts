@@ -3,7 +3,8 @@
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
-import { join } from 'node:path'
+import { join, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { BenchUsageError, type CodecChoice, parseBenchArgs, selectBenchmarks, USAGE } from './benchArgs.js'
 import { BENCHMARKS } from './benchmarks.js'
 import { compareRuns, formatComparison } from './compare.js'
@@ -49,6 +50,15 @@ function codecsFor(choice: CodecChoice, python: PythonFacts): BenchCodec[] {
   return python.hasMsgpack ? ['msgpack', 'json'] : ['json']
 }
 
+/**
+ * Which code of the packages the run measures: their build (dist/, what users run; `pnpm bench` builds
+ * first) or their TypeScript sources through tsx (`pnpm bench:source`, no build), where esbuild's keepNames
+ * wraps every function the hot path creates in a `__name` call that no build has.
+ */
+function packagesMeasured(): 'dist' | 'source' {
+  return fileURLToPath(import.meta.resolve('@capsule/core')).includes(`${sep}src${sep}`) ? 'source' : 'dist'
+}
+
 function gitFacts(): { commit: string; dirty: boolean } | undefined {
   const commit = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' })
   if (commit.status !== 0) return undefined
@@ -84,11 +94,12 @@ async function main(): Promise<void> {
     log: (line) => console.error(line),
   }
   const git = gitFacts()
+  const packages = packagesMeasured()
   const loadAverageAtStart = os.loadavg()
   const cpus = os.cpus().length
   print(
     `Python ${python.version ?? '?'} (${python.executable}) for floors and figures alike; codecs ${codecs.join(', ')}; ` +
-      `Node ${process.version}, ${process.platform} ${process.arch}; ` +
+      `Node ${process.version}, ${process.platform} ${process.arch}; packages from ${packages}; ` +
       `git ${git ? `${git.commit.slice(0, 10)}${git.dirty ? ' (dirty)' : ''}` : 'unknown'}`,
   )
   if (args.scale !== 1 || args.profile)
@@ -139,6 +150,7 @@ async function main(): Promise<void> {
         loadAverageAtStart,
         ...(git ? { git } : {}),
         python: { executable: python.executable, ...(python.version ? { version: python.version } : {}) },
+        packages,
         benchmarks: names,
         distorted: args.scale !== 1 || args.profile !== undefined,
       },

@@ -3,9 +3,9 @@
 // Floor and figure are measured in alternating rounds with the same interpreter, so load from anything
 // else on the machine falls on both.
 import { join } from 'node:path'
+import { Capsule, type Session } from '@capsule/core'
 import { binary, defineCapability, defineProvider } from '@capsule/provider-sdk'
 import { z } from 'zod'
-import { Capsule, type Session } from '../packages/core/src/index.js'
 import { againstFloor, type Figure, floorFigure, type Outcome, percentile } from './figures.js'
 import { NodeInitiatedFloor, PythonInitiatedFloor } from './rawPipe.js'
 import type { BenchCodec, BenchContext, Benchmark } from './registry.js'

@@ -1,7 +1,7 @@
 // Sandbox pools: warm acquisition and churn of short sessions through a small pool, under bubblewrap
 // when it can run (with /usr/bin/python3, which a sandboxed worker on a root host can read).
-import { Capsule } from '../packages/core/src/index.js'
-import { probeSandbox } from '../packages/sandbox/src/index.js'
+import { Capsule } from '@capsule/core'
+import { probeSandbox } from '@capsule/sandbox'
 import { type Figure, percentile } from './figures.js'
 import type { Benchmark } from './registry.js'
 import { sandboxablePython } from './startupBench.js'

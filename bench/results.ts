@@ -46,6 +46,8 @@ export const BenchResultsSchema = z.object({
     loadAverage: z.array(z.number()),
   }),
   python: z.object({ executable: z.string(), version: z.string().optional() }),
+  /** Which code of the packages ran: their build, or their sources through tsx (absent in older runs). */
+  packages: z.enum(['dist', 'source']).optional(),
   benchmarks: z.array(z.string()),
   /** True when the run was profiled or `--quick`: its figures are not comparable measurements. */
   distorted: z.boolean(),
@@ -107,6 +109,7 @@ export interface RunFacts {
   loadAverageAtStart: number[]
   git?: { commit: string; dirty: boolean }
   python: { executable: string; version?: string }
+  packages?: 'dist' | 'source'
   benchmarks: string[]
   distorted: boolean
 }
@@ -133,6 +136,7 @@ export function buildResults(
       loadAverage: os.loadavg().map(round2),
     },
     python: facts.python,
+    ...(facts.packages ? { packages: facts.packages } : {}),
     benchmarks: facts.benchmarks,
     distorted: facts.distorted,
     figures: figures.map(serializeFigure),

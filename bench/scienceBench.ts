@@ -1,8 +1,8 @@
 // The scientific stack inside a session against plain /usr/bin/python3 in the same run: a pandas
 // workload (1e6 rows: build, groupby, describe) and `import matplotlib.pyplot` in a fresh worker.
 import { spawnSync } from 'node:child_process'
-import { Capsule } from '../packages/core/src/index.js'
-import { probeSandbox } from '../packages/sandbox/src/index.js'
+import { Capsule } from '@capsule/core'
+import { probeSandbox } from '@capsule/sandbox'
 import { againstFloor, type Figure, floorFigure, type Outcome, percentile } from './figures.js'
 import type { Benchmark } from './registry.js'
 

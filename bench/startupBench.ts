@@ -2,8 +2,8 @@
 // /usr/bin/python3 when it exists, because a sandboxed worker on a root host runs as an unprivileged
 // uid that cannot enter /root, where a pyenv python3 on PATH lives.
 import { existsSync } from 'node:fs'
-import { Capsule, type SandboxMode } from '../packages/core/src/index.js'
-import { probeSandbox } from '../packages/sandbox/src/index.js'
+import { Capsule, type SandboxMode } from '@capsule/core'
+import { probeSandbox } from '@capsule/sandbox'
 import { againstFloor, type Figure, floorFigure, type Outcome, percentile } from './figures.js'
 import type { Benchmark } from './registry.js'
 

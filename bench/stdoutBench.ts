@@ -3,7 +3,7 @@
 // write sends a str built in an earlier cell, so the figure is the write's alone; beside it, in
 // alternating rounds, the cell that builds its 50 MB str and writes it (on a machine where touching fresh
 // memory is slow, building the str alone can take as long as the write) and the build without the write.
-import { Capsule, type Session } from '../packages/core/src/index.js'
+import { Capsule, type Session } from '@capsule/core'
 import { type Figure, percentile } from './figures.js'
 import type { Benchmark } from './registry.js'
 

@@ -3,8 +3,8 @@
 
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { Capsule, probeSandbox } from '@capsule/core'
 import { describe, expect, test } from 'vitest'
-import { Capsule, probeSandbox } from '../../packages/core/src/index.js'
 import { CI_COMPAT_SUITES, countsOf, suiteProgram } from '../cpythonCompat/suites.js'
 
 const PYTHON = '/usr/bin/python3'
