@@ -43,4 +43,31 @@ export interface CapabilityContext {
   readonly log: CapabilityLogger
   /** Reports progress; cheap, may be called often. */
   progress(update: CapabilityProgress): void
+  /**
+   * Offered by hosts that can do it cheaply (Capsule's core does): calls `listener` once, with the
+   * reason, when `signal` would abort (at once if the call has already been cancelled), and returns a
+   * function that stops listening. It makes no AbortController, which `signal` does on first use: for
+   * handlers on a hot path. Call it through {@link whenCancelled}, which falls back to `signal` where a
+   * context lacks it.
+   */
+  onCancel?(listener: (reason: unknown) => void): () => void
+}
+
+function noop(): void {}
+
+/**
+ * Calls `listener` once, with the reason, when the call behind `ctx` is cancelled (interrupt, session
+ * close, worker death, deadline), or at once if it already has been; returns a function that stops
+ * listening. Uses the context's cheap `onCancel` when the host offers it, else listens on `signal`.
+ */
+export function whenCancelled(ctx: CapabilityContext, listener: (reason: unknown) => void): () => void {
+  if (ctx.onCancel) return ctx.onCancel(listener)
+  const signal = ctx.signal
+  if (signal.aborted) {
+    listener(signal.reason)
+    return noop
+  }
+  const heard = () => listener(signal.reason)
+  signal.addEventListener('abort', heard, { once: true })
+  return () => signal.removeEventListener('abort', heard)
 }

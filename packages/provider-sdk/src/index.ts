@@ -2,6 +2,7 @@
 // Keep this package tiny: it must not depend on @capsule/core, child_process or undici.
 export { BINARY_FORMAT, binary } from './binary.js'
 export type { CapabilityContext, CapabilityLogger, CapabilityProgress } from './capabilityContext.js'
+export { whenCancelled } from './capabilityContext.js'
 export type { CapabilityErrorCode, CapabilityErrorOptions } from './capabilityError.js'
 export {
   CAPABILITY_ERROR_CODES,

@@ -24,6 +24,7 @@ test('the runtime exports of @capsule/provider-sdk are exactly these', () => {
       "isCapabilityErrorCode",
       "isSecurityLevel",
       "parseProviderOptions",
+      "whenCancelled",
     ]
   `)
 })

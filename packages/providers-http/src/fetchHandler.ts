@@ -45,7 +45,7 @@ export function createFetchHandler(deps: FetchHandlerDependencies) {
       timeoutMs = Math.min(timeoutMs, Math.max(0, ctx.deadline - Date.now()))
     // One abort switch for the request: the call's cancellation or the deadline, linked by hand
     // (AbortSignal.any is costly on Node 20, and this runs for every request).
-    const abort = new RequestAbort(ctx.signal, timeoutMs)
+    const abort = new RequestAbort(ctx, timeoutMs)
     let release: (() => void) | undefined
     let currentHost = ''
     try {
@@ -103,7 +103,6 @@ export function createFetchHandler(deps: FetchHandlerDependencies) {
     } catch (error) {
       throw toCapabilityError(error, {
         abort,
-        cancel: ctx.signal,
         timeoutMs,
         host: currentHost,
         options,
@@ -266,7 +265,6 @@ function pairs(raw: readonly string[]): Array<[string, string]> {
 interface ErrorContext {
   /** Its `timedOut` is set when the request's own deadline fired (as opposed to a cancellation). */
   abort: RequestAbort
-  cancel: AbortSignal
   timeoutMs: number
   host: string
   options: ResolvedHttpProviderOptions
@@ -283,7 +281,7 @@ function toCapabilityError(error: unknown, where: ErrorContext): CapabilityError
   if (where.abort.timedOut) {
     return new CapabilityError('TIMEOUT', `request timed out after ${where.timeoutMs} ms`, { cause: error })
   }
-  if (where.cancel.aborted) return new CapabilityError('CANCELLED', 'request cancelled', { cause: error })
+  if (where.abort.aborted) return new CapabilityError('CANCELLED', 'request cancelled', { cause: error })
   const forbidden = findCause(error, (e): e is ForbiddenAddressError => e instanceof ForbiddenAddressError)
   if (forbidden) {
     // The address stays in the host's log: telling untrusted code what internal names resolve to helps it probe.

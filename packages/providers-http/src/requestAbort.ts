@@ -1,9 +1,12 @@
+import { type CapabilityContext, whenCancelled } from '@capsule/provider-sdk'
+
 /**
  * One request's abort switch, thrown by the call's cancellation or by the request's own deadline,
  * whichever comes first. undici takes an emitter with `aborted` and `reason` wherever it takes an
  * AbortSignal, and only subscribes with `once` and unsubscribes with `removeListener`; an
  * AbortController (an EventTarget underneath) costs several times more to make and to listen on, and
- * every request needs one. No EventEmitter underneath either: this is on every request's path.
+ * every request needs one. No EventEmitter underneath either, and the call's cancellation is heard
+ * through `ctx.onCancel` where the host offers it, so the call makes no AbortController at all.
  */
 export class RequestAbort {
   aborted = false
@@ -12,19 +15,12 @@ export class RequestAbort {
   timedOut = false
   #listeners: Array<() => void> = []
   readonly #timer: NodeJS.Timeout
-  readonly #cancel: AbortSignal
+  readonly #stopListening: () => void
 
-  /** Armed at once: `cancel` (the call's signal) or `timeoutMs` aborts it; {@link dispose} when done. */
-  constructor(cancel: AbortSignal, timeoutMs: number) {
-    this.#cancel = cancel
+  /** Armed at once: the call's cancellation or `timeoutMs` aborts it; {@link dispose} when done. */
+  constructor(ctx: CapabilityContext, timeoutMs: number) {
     this.#timer = setTimeout(onTimeout, timeoutMs, this)
-    if (cancel.aborted) this.abort(cancel.reason)
-    else cancel.addEventListener('abort', this, { once: true })
-  }
-
-  /** EventListener interface, so the call's signal can hold this object instead of a closure. */
-  handleEvent(): void {
-    this.abort(this.#cancel.reason)
+    this.#stopListening = whenCancelled(ctx, (reason) => this.abort(reason))
   }
 
   abort(reason: unknown): void {
@@ -40,10 +36,10 @@ export class RequestAbort {
     if (this.aborted) throw this.reason
   }
 
-  /** Stops watching the call's signal and the clock. */
+  /** Stops watching the call and the clock. */
   dispose(): void {
     clearTimeout(this.#timer)
-    this.#cancel.removeEventListener('abort', this)
+    this.#stopListening()
   }
 
   // The emitter surface undici and the session limiter use; the only event is 'abort', heard once.

@@ -1,12 +1,19 @@
 import { getEventListeners } from 'node:events'
+import type { CapabilityContext } from '@capsule/provider-sdk'
 import { describe, expect, test, vi } from 'vitest'
 import { RequestAbort } from '../src/requestAbort.js'
 import { SessionLimiter } from '../src/sessionLimiter.js'
+import { testContext } from './helpers.js'
+
+/** A handler context whose cancellation is `signal` (a context without the host's `onCancel`). */
+function withSignal(signal: AbortSignal): CapabilityContext {
+  return { ...testContext().ctx, signal }
+}
 
 describe('RequestAbort', () => {
   test("the call's cancellation throws it once, with the call's reason, for every listener", () => {
     const call = new AbortController()
-    const abort = new RequestAbort(call.signal, 60_000)
+    const abort = new RequestAbort(withSignal(call.signal), 60_000)
     const first = vi.fn()
     const second = vi.fn()
     abort.once('abort', first)
@@ -25,7 +32,7 @@ describe('RequestAbort', () => {
   test('its own deadline throws it as a TimeoutError and marks it timed out', async () => {
     vi.useFakeTimers()
     try {
-      const abort = new RequestAbort(new AbortController().signal, 50)
+      const abort = new RequestAbort(withSignal(new AbortController().signal), 50)
       const heard = vi.fn()
       abort.once('abort', heard)
       vi.advanceTimersByTime(49)
@@ -43,7 +50,7 @@ describe('RequestAbort', () => {
   test('a call already cancelled gives a switch already thrown', () => {
     const call = new AbortController()
     call.abort(new Error('before'))
-    const abort = new RequestAbort(call.signal, 60_000)
+    const abort = new RequestAbort(withSignal(call.signal), 60_000)
     expect(abort.aborted).toBe(true)
     expect(() => abort.throwIfAborted()).toThrow('before')
     abort.dispose()
@@ -53,7 +60,7 @@ describe('RequestAbort', () => {
     vi.useFakeTimers()
     try {
       const call = new AbortController()
-      const abort = new RequestAbort(call.signal, 50)
+      const abort = new RequestAbort(withSignal(call.signal), 50)
       expect(getEventListeners(call.signal, 'abort')).toHaveLength(1)
       abort.dispose()
       expect(getEventListeners(call.signal, 'abort')).toHaveLength(0)
@@ -67,13 +74,36 @@ describe('RequestAbort', () => {
 
   test('a listener removed before the abort is not called', () => {
     const call = new AbortController()
-    const abort = new RequestAbort(call.signal, 60_000)
+    const abort = new RequestAbort(withSignal(call.signal), 60_000)
     const gone = vi.fn()
     abort.once('abort', gone)
     abort.removeListener('abort', gone)
     call.abort()
     expect(gone).not.toHaveBeenCalled()
     abort.dispose()
+  })
+})
+
+describe("RequestAbort with the host's onCancel", () => {
+  test('listens through onCancel, never on the signal, and stops listening on dispose', () => {
+    const listeners = new Set<(reason: unknown) => void>()
+    const ctx: CapabilityContext = {
+      ...testContext().ctx,
+      get signal(): AbortSignal {
+        throw new Error('the signal was made')
+      },
+      onCancel(listener) {
+        listeners.add(listener)
+        return () => listeners.delete(listener)
+      },
+    }
+    const abort = new RequestAbort(ctx, 60_000)
+    expect(listeners.size).toBe(1)
+    for (const listener of listeners) listener(new Error('ended'))
+    expect(abort.aborted).toBe(true)
+    expect((abort.reason as Error).message).toBe('ended')
+    abort.dispose()
+    expect(listeners.size).toBe(0)
   })
 })
 
@@ -89,7 +119,7 @@ describe('SessionLimiter.tryAcquire', () => {
     expect(other).toBeTypeOf('function')
     other?.()
 
-    const abort = new RequestAbort(call.signal, 60_000)
+    const abort = new RequestAbort(withSignal(call.signal), 60_000)
     const waiting = limiter.acquire('s', abort)
     release?.()
     // The slot went to the waiter, not to a newcomer.

@@ -165,6 +165,7 @@ export class CallPipeline {
         })
       },
       progress: (update) => call.hooks?.onProgress(call, update),
+      onCancel: (listener) => call.onCancel(listener),
     }
   }
 

@@ -78,6 +78,11 @@ export class PendingCall implements Deadline {
   #settlement: CallSettlement | undefined
   #handlerDone = false
   #controller: AbortController | undefined
+  /** Handlers' `ctx.onCancel` listeners, until the call ends. */
+  #cancelListeners: Array<(reason: unknown) => void> | undefined
+  /** Set when the call ended around its handler; the reason is made when someone asks for it. */
+  #cancelled = false
+  #cancelReason: CapabilityError | undefined
   #continuation: ((settlement: CallSettlement) => void) | undefined
   #redactedArgs: unknown
 
@@ -113,10 +118,35 @@ export class PendingCall implements Deadline {
     return this.#handlerDone
   }
 
-  /** The handler's abort signal, created on first use: most handlers never look at it. */
+  /**
+   * The handler's abort signal, created on first use: most handlers never look at it. Made after the
+   * call ended around its handler, it comes already aborted.
+   */
   get signal(): AbortSignal {
-    this.#controller ??= new AbortController()
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController()
+      if (this.#cancelled) this.#controller.abort(this.#reason())
+    }
     return this.#controller.signal
+  }
+
+  /**
+   * `ctx.onCancel`: calls `listener` once, with the reason, when the call ends before its handler does
+   * (at once if it already has); returns a function that stops listening. No AbortController.
+   */
+  onCancel(listener: (reason: unknown) => void): () => void {
+    if (this.#cancelled) {
+      listener(this.#reason())
+      return noop
+    }
+    if (this.#settlement !== undefined) return noop
+    this.#cancelListeners ??= []
+    const listeners = this.#cancelListeners
+    listeners.push(listener)
+    return () => {
+      const index = listeners.indexOf(listener)
+      if (index !== -1) listeners.splice(index, 1)
+    }
   }
 
   /** The arguments redacted for hosts (events and audit), computed once whoever asks first. */
@@ -160,10 +190,19 @@ export class PendingCall implements Deadline {
     const continuation = this.#continuation
     this.#continuation = undefined
     continuation?.(settlement)
-    if (!this.#handlerDone && this.#controller) {
-      this.#controller.abort(new CapabilityError('CANCELLED', 'the call has ended'))
+    if (!this.#handlerDone) {
+      this.#cancelled = true
+      this.#controller?.abort(this.#reason())
+      const listeners = this.#cancelListeners
+      this.#cancelListeners = undefined
+      if (listeners) for (const listener of listeners) listener(this.#reason())
     }
     return true
+  }
+
+  #reason(): CapabilityError {
+    this.#cancelReason ??= new CapabilityError('CANCELLED', 'the call has ended')
+    return this.#cancelReason
   }
 
   /** Ends the call with CANCELLED (interrupt, restart, close, Python's call_cancel, worker death). */
@@ -202,3 +241,5 @@ export class PendingCall implements Deadline {
     }
   }
 }
+
+function noop(): void {}
