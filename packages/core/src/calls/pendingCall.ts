@@ -136,7 +136,7 @@ export class PendingCall implements Deadline {
    */
   onCancel(listener: (reason: unknown) => void): () => void {
     if (this.#cancelled) {
-      listener(this.#reason())
+      hear(listener, this.#reason())
       return noop
     }
     if (this.#settlement !== undefined) return noop
@@ -195,7 +195,7 @@ export class PendingCall implements Deadline {
       this.#controller?.abort(this.#reason())
       const listeners = this.#cancelListeners
       this.#cancelListeners = undefined
-      if (listeners) for (const listener of listeners) listener(this.#reason())
+      if (listeners) for (const listener of listeners) hear(listener, this.#reason())
     }
     return true
   }
@@ -243,3 +243,11 @@ export class PendingCall implements Deadline {
 }
 
 function noop(): void {}
+
+// A provider's listener that throws must not stop the others, nor the teardown that is settling the call
+// (a session close, the deadline queue): what it throws is dropped, as its call has already ended.
+function hear(listener: (reason: unknown) => void, reason: unknown): void {
+  try {
+    listener(reason)
+  } catch {}
+}

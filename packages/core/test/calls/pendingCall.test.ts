@@ -29,6 +29,18 @@ describe("PendingCall's cancellation for its handler", () => {
     expect(signal.reason).toBe(reason)
   })
 
+  test('a listener that throws neither stops the others nor the settling of the call', () => {
+    const call = pending()
+    const after = vi.fn()
+    call.onCancel(() => {
+      throw new Error('provider bug')
+    })
+    call.onCancel(after)
+    expect(call.cancel('closing')).toBe(true)
+    expect(after).toHaveBeenCalledTimes(1)
+    expect(call.settled).toBe(true)
+  })
+
   test('a listener that stopped listening is not called', () => {
     const call = pending()
     const heard = vi.fn()
