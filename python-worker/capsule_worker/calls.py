@@ -10,6 +10,9 @@ import _thread
 
 from capsule_worker.frames import FrameTooLarge
 
+#: Calls queued in one turn of an event loop past this many are written at once, not at the turn's end.
+OUTBOX_FLUSH_FRAMES = 256
+
 
 class _SyncWaiter:
     """A call from a thread other than the main one: it blocks on a lock the answer releases."""
@@ -113,6 +116,10 @@ class CallManager:
         outbox.append(body)
         if len(outbox) == 1:
             loop.call_soon(self._flush_outbox)
+        elif len(outbox) >= OUTBOX_FLUSH_FRAMES:
+            # A long burst (a gather of thousands made in one turn) leaves in slices, so the host
+            # works on the first calls while the rest are still being made.
+            self._flush_outbox()
         return exec_id
 
     def _flush_outbox(self):
