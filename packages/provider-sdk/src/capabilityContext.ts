@@ -46,9 +46,9 @@ export interface CapabilityContext {
   /**
    * Offered by hosts that can do it cheaply (Capsule's core does): calls `listener` once, with the
    * reason, when `signal` would abort (at once if the call has already been cancelled), and returns a
-   * function that stops listening; what a listener throws is dropped. It makes no AbortController, which `signal` does on first use: for
-   * handlers on a hot path. Call it through {@link whenCancelled}, which falls back to `signal` where a
-   * context lacks it.
+   * function that stops listening; what a listener throws is dropped. It makes no AbortController,
+   * which `signal` does on first use: for handlers on a hot path. Call it through
+   * {@link whenCancelled}, which falls back to `signal` where a context lacks it.
    */
   onCancel?(listener: (reason: unknown) => void): () => void
 }

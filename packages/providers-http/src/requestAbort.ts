@@ -57,10 +57,6 @@ export class RequestAbort {
     if (index !== -1) this.#listeners.splice(index, 1)
     return this
   }
-
-  off(event: 'abort', listener: () => void): this {
-    return this.removeListener(event, listener)
-  }
 }
 
 function onTimeout(abort: RequestAbort): void {

@@ -1,5 +1,6 @@
-import { CapabilityError } from '@capsule/provider-sdk'
+import { CapabilityError, defineCapability, defineProvider } from '@capsule/provider-sdk'
 import { describe, expect, test } from 'vitest'
+import { z } from 'zod'
 import { type AuditEntry, AuditLog } from '../../src/audit/auditLog.js'
 import { CallDirectory } from '../../src/calls/callDirectory.js'
 import { CallPipeline } from '../../src/calls/callPipeline.js'
@@ -165,6 +166,62 @@ describe('CallPipeline', () => {
     expect(await outcome).toMatchObject({ ok: false, code: 'CANCELLED' })
     expect(log).toContain('slow:aborted')
     expect(entries.at(-1)).toMatchObject({ type: 'outcome', state: 'cancelled' })
+  })
+
+  test("the handler's context hears a cancel through onCancel, without making the call's signal", async () => {
+    const heard: unknown[] = []
+    let signalRead = false
+    const quiet = defineProvider({
+      name: 'quiet',
+      version: '1.0.0',
+      capabilities: [
+        defineCapability({
+          name: 'wait',
+          level: 'sandbox',
+          description: 'Wait until cancelled.',
+          input: z.object({}),
+          output: z.null(),
+          handler: (_args, ctx) =>
+            new Promise<null>((_resolve, reject) => {
+              ctx.onCancel?.((reason) => {
+                heard.push(reason)
+                reject(reason)
+              })
+            }),
+        }),
+      ],
+    })
+    const clock = manualClock()
+    const policy = SecurityPolicy.create(new CapabilityRegistry([quiet]), { level: 'standard' })
+    const pipeline = new CallPipeline({
+      audit: new AuditLog([]),
+      clock,
+      logger: silentLogger,
+      callTimeoutMs: 5000,
+    })
+    const call = new PendingCall({
+      id: 'c1',
+      protocolId: 1,
+      capability: 'quiet.wait',
+      args: {},
+      frameBytes: 2,
+      sessionId: 's1',
+      execution: null,
+      createdAt: clock.now(),
+    })
+    const signal = Object.getOwnPropertyDescriptor(PendingCall.prototype, 'signal')!
+    Object.defineProperty(call, 'signal', {
+      get() {
+        signalRead = true
+        return signal.get!.call(call)
+      },
+    })
+    const outcome = Promise.resolve(pipeline.invoke(call, policy))
+    call.cancel('stop')
+    expect(await outcome).toMatchObject({ ok: false, code: 'CANCELLED' })
+    expect(heard).toHaveLength(1)
+    expect(heard[0]).toMatchObject({ code: 'CANCELLED' })
+    expect(signalRead).toBe(false)
   })
 
   test('fails closed when the audit sink throws: the handler never runs', async () => {
