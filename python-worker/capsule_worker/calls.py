@@ -36,18 +36,31 @@ class _MainWaiter:
         self.exec_id = None
 
 
-class _AsyncWaiter:
-    __slots__ = ("loop", "future", "spec", "args", "exec_id", "on_cancel")
+_CallFuture = None
 
-    def __init__(self, loop, future, spec, args):
-        self.loop = loop
-        self.future = future
-        self.spec = spec
-        self.args = args
-        self.exec_id = None
-        #: The future's done callback that tells the host of a cancel; taken off before an answer
-        #: settles the future, so an answered call schedules one callback (the awaiter's), not two.
-        self.on_cancel = None
+
+def _call_future_type(asyncio):
+    """The future an async call returns, made on first use (this module never imports asyncio).
+
+    It is the call's waiter too, and hears its own cancellation in ``cancel``: no done callback per
+    call to add, and none to take off again when the answer settles it.
+    """
+    global _CallFuture
+    if _CallFuture is None:
+
+        class CallFuture(asyncio.Future):
+            __slots__ = ("call_id", "spec", "args", "exec_id", "manager")
+
+            def cancel(self, *args, **kwargs):
+                if not super().cancel(*args, **kwargs):
+                    return False
+                self.manager._cancel(self.call_id)
+                return True
+
+        CallFuture.__module__ = __name__
+        CallFuture.__qualname__ = "CallFuture"
+        _CallFuture = CallFuture
+    return _CallFuture
 
 
 class CallManager:
@@ -77,7 +90,7 @@ class CallManager:
         if asyncio is not None:
             loop = asyncio._get_running_loop()  # None outside a loop, without raising
             if loop is not None and asyncio.current_task(loop) is not None:
-                return self._call_async(loop, spec, args)
+                return self._call_async(asyncio, loop, spec, args)
         return self.call_sync(spec, args)
 
     def call_sync(self, spec, args):
@@ -101,13 +114,13 @@ class CallManager:
             raise KeyboardInterrupt
         raise _error_for(a, b)
 
-    def _call_async(self, loop, spec, args):
-        future = loop.create_future()
-        waiter = _AsyncWaiter(loop, future, spec, args)
-        call_id = self._register(waiter)
-        waiter.exec_id = self._queue(loop, call_id, spec, args)
-        waiter.on_cancel = on_cancel = lambda f: f.cancelled() and self._cancel(call_id)
-        future.add_done_callback(on_cancel)
+    def _call_async(self, asyncio, loop, spec, args):
+        future = (_CallFuture or _call_future_type(asyncio))(loop=loop)
+        future.spec = spec
+        future.args = args
+        future.manager = self
+        future.call_id = call_id = self._register(future)
+        future.exec_id = self._queue(loop, call_id, spec, args)
         return future
 
     def _queue(self, loop, call_id, spec, args):
@@ -167,9 +180,9 @@ class CallManager:
             if waiter is None:
                 return
             kind = type(waiter)
-            if kind is _AsyncWaiter:
+            if kind is _CallFuture:
                 # A burst of answers (a gathered batch) wakes the loop once, not once per answer.
-                loop = waiter.loop
+                loop = waiter.get_loop()
                 batch = self._batches.get(loop)
                 first = batch is None
                 if first:
@@ -195,20 +208,18 @@ class CallManager:
         for waiter, ok, a, b in batch:
             self._settle_future(waiter, ok, a, b)
 
-    def _settle_future(self, waiter, ok, a, b):
-        future = waiter.future
+    def _settle_future(self, future, ok, a, b):
         if future.done():
             return
-        # Settled by the host's answer: there is no cancel left to tell it of.
-        future.remove_done_callback(waiter.on_cancel)
         if ok:
             try:
-                value = _unwrap(waiter.spec, waiter.args, a)
+                value = _unwrap(future.spec, future.args, a)
             except Exception as exc:
                 future.set_exception(exc)
                 return
             future.set_result(value)
-        elif a == "CANCELLED" and self._gate.was_interrupted(waiter.exec_id):
+        elif a == "CANCELLED" and self._gate.was_interrupted(future.exec_id):
+            # The host has forgotten the call already: nothing to tell it (the id is no longer pending).
             future.cancel()
         else:
             future.set_exception(_error_for(a, b))

@@ -199,6 +199,30 @@ class StubTest(SharedWorkerTestCase):
         )
         self.assertResult(outcome, "'DENIED'")
 
+
+    def test_a_cancelled_async_call_tells_the_host_and_an_answered_one_does_not(self):
+        outcome, host = self.run_with_host(
+            "import asyncio\n"
+            "answered = await echo('kept')\n"
+            "try:\n"
+            "    await asyncio.wait_for(hang(), 0.05)\n"
+            "except asyncio.TimeoutError:\n"
+            "    timed_out = True\n"
+            "task = asyncio.ensure_future(asyncio.gather(hang(), hang()))\n"
+            "await asyncio.sleep(0.05)\n"
+            "task.cancel()\n"
+            "try:\n"
+            "    await task\n"
+            "except asyncio.CancelledError:\n"
+            "    cancelled = True\n"
+            "base = type(hang()).__mro__[1].__name__\n"
+            "(answered['args']['value'], timed_out, cancelled, base)"
+        )
+        self.assertResult(outcome, "('kept', True, True, 'Future')")
+        hung = [call["id"] for call in host.calls if call["capability"] == "test.hang"]
+        self.assertEqual(len(hung), 4)
+        # The three cancelled hangs are cancelled; the echo was answered and the last hang is still pending.
+        self.assertEqual(sorted(host.cancels), sorted(hung[:3]))
     def test_calls_from_a_thread_block_that_thread_and_name_the_running_execution(self):
         outcome, host = self.run_with_host(
             "import threading\n"
