@@ -18,7 +18,10 @@ export interface CapabilityProgress {
   message?: string
 }
 
-/** What a handler knows about the call it serves. */
+/**
+ * What a handler knows about the call it serves. Pass it on whole: a host may make `signal` and `log`
+ * on first read (the core's are getters on its context's prototype), which `{ ...ctx }` does not copy.
+ */
 export interface CapabilityContext {
   /** Aborted when the call is cancelled: interrupt, session close, worker death or deadline. */
   readonly signal: AbortSignal

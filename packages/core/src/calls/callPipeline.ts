@@ -1,5 +1,4 @@
 import {
-  type CapabilityContext,
   type CapabilityErrorCode,
   type CapabilityLogger,
   isCapabilityError,
@@ -15,6 +14,7 @@ import type { Clock } from '../util/clock.js'
 import { CallAudit } from './callAudit.js'
 import { type CallRecorder, noCallRecorder } from './callRecorder.js'
 import { DeadlineQueue } from './deadlineQueue.js'
+import { HandlerContext } from './handlerContext.js'
 import type { CallOutcome, PendingCall } from './pendingCall.js'
 
 /** What the pipeline needs (one per Capsule). */
@@ -125,7 +125,10 @@ export class CallPipeline {
     const now = this.#clock.now()
     let returned: unknown
     try {
-      returned = capability.definition.handler(args as never, this.#context(call, level, now + timeoutMs))
+      returned = capability.definition.handler(
+        args as never,
+        new HandlerContext(call, level, now + timeoutMs, this.#logger),
+      )
     } catch (error) {
       call.settleFromHandler({ error })
       return this.#settled(call, capability, startedAt)
@@ -141,32 +144,6 @@ export class CallPipeline {
       (error) => call.settleFromHandler({ error }),
     )
     return call.whenSettled().then(() => this.#settled(call, capability, startedAt))
-  }
-
-  #context(call: PendingCall, level: SecurityLevel, deadline: number): CapabilityContext {
-    const logger = this.#logger
-    return {
-      get signal() {
-        return call.signal
-      },
-      deadline,
-      sessionId: call.sessionId,
-      executionId: call.executionId,
-      callId: call.id,
-      capabilityId: call.capability,
-      idempotencyKey: call.idempotencyKey,
-      level,
-      get log() {
-        return childLogger(logger, {
-          sessionId: call.sessionId,
-          executionId: call.executionId,
-          callId: call.id,
-          capability: call.capability,
-        })
-      },
-      progress: (update) => call.hooks?.onProgress(call, update),
-      onCancel: (listener) => call.onCancel(listener),
-    }
   }
 
   // validate output, or map what settled the call to what Python sees
@@ -286,13 +263,4 @@ export function summariseIssues(
       issue.path.length ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message,
     )
     .join('; ')
-}
-
-function childLogger(logger: CapabilityLogger, fields: Record<string, unknown>): CapabilityLogger {
-  return {
-    debug: (message, extra) => logger.debug(message, { ...fields, ...extra }),
-    info: (message, extra) => logger.info(message, { ...fields, ...extra }),
-    warn: (message, extra) => logger.warn(message, { ...fields, ...extra }),
-    error: (message, extra) => logger.error(message, { ...fields, ...extra }),
-  }
 }
