@@ -197,7 +197,11 @@ class CallManager:
             waiter.lock.release()
         elif first:
             try:
-                loop.call_soon_threadsafe(self._settle_batch, loop)
+                if sys.modules["asyncio"]._get_running_loop() is loop:
+                    # Read by the loop's own wait (loop_selector): no wake-up needed.
+                    loop.call_soon(self._settle_batch, loop)
+                else:
+                    loop.call_soon_threadsafe(self._settle_batch, loop)
             except RuntimeError:
                 with self._lock:
                     self._batches.pop(loop, None)  # the loop was closed: nobody waits any more

@@ -6,36 +6,30 @@ it waits for the answer to its own capability call, reads the pipe itself (:meth
 the answer then reaches it without a thread switch, and it dispatches whatever else arrives
 meanwhile exactly as the reader thread would. The idle main thread, with no event loop to run,
 reads the pipe the same way until a message for it is queued (:meth:`Channel.serve_idle`), so an
-``execute`` reaches it without a thread switch either. The turn passes under ``_cond``; ``_holder`` names
-the thread that reads now. Only the holder touches the FrameReader.
+``execute`` reaches it without a thread switch either. Once the session has an event loop, the loop's
+wait reads the pipe the same way (:meth:`Channel.serve_for_loop`, from
+:mod:`capsule_worker.loop_selector`), so answers to a cell's async calls and the next ``execute``
+reach the loop without the reader thread waking it. The turn passes under ``_cond``; ``_holder``
+names the thread that reads now. Only the holder touches the FrameReader. Before it sleeps, the
+main thread polls for a moment (:class:`capsule_worker.pipe_waits.AnswerSpin`).
 
 While the main thread holds the turn, SIGINT may interrupt it only where nothing is half done:
-in :meth:`Channel._await_frame` (waiting for bytes) and :meth:`Channel._park` (waiting for the
-turn or the answer). Everywhere else the gate defers it to the next of those points.
+in :meth:`Channel._await_frame` and :meth:`Channel._loop_wait` (waiting for bytes) and
+:meth:`Channel._park` (waiting for the turn or the answer). Everywhere else the gate defers it to
+the next of those points.
 """
 
-import select
+import math
 import threading
-from time import perf_counter as _clock
 
 from capsule_worker.frames import ProtocolError
+from capsule_worker.pipe_waits import POLLIN, AnswerSpin, ReaderWait, poller_for
 from capsule_worker.stdio import EXIT_INTERNAL, EXIT_PROTOCOL
 
-#: How long the main thread polls for its call's answer before it sleeps: on a machine whose idle CPUs
-#: sleep, being woken costs more than a fast host takes to answer (bench/README.md).
-SPIN_S = 100e-6
-#: Below this the spin is dropped altogether.
-MIN_SPIN_S = 10e-6
 #: Handed to the main thread when the host closes the pipe cleanly.
 EOF_MESSAGE = {"type": "eof"}
 _READER = "reader"
 _MAIN = "main"
-
-
-def _poller(fd):
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return poller
 
 
 def _is_int(value):
@@ -94,10 +88,12 @@ class Channel:
         self._holder = None
         self._eof = False
         # Each reading thread has its own poll object (they are not meant to be shared).
-        self._main_poller = _poller(reader.fd)
-        #: The main thread's spin before it sleeps for an answer (:meth:`_await_frame`).
-        self._spin_s = SPIN_S
-        self._reader_wait = _ReaderWait(reader.fd)
+        self._main_poller = poller_for(reader.fd)
+        # The event loop's waits: selector fd → a poll object for it and the pipe (serve_for_loop).
+        self._loop_pollers = {}
+        #: The main thread's waits on the pipe: a short spin, then poll (pipe_waits.AnswerSpin).
+        self._spin = AnswerSpin()
+        self._reader_wait = ReaderWait(reader.fd)
 
     # -- the reader thread ----------------------------------------------------------------------
 
@@ -146,7 +142,7 @@ class Channel:
         # A call made by a SIGINT handler that ran while this thread served the pipe serves it too.
         nested = self._holder is _MAIN
         if nested:  # its poll object is busy in the interrupted wait below us
-            outer_poller, self._main_poller = self._main_poller, _poller(self._reader.fd)
+            outer_poller, self._main_poller = self._main_poller, poller_for(self._reader.fd)
         try:
             if not nested:
                 self._take_for_main()
@@ -192,6 +188,39 @@ class Channel:
             self._read_failed(exc)
         finally:
             self._give_back(_MAIN)
+
+    def serve_for_loop(self, selector_fd, timeout, select):
+        """The event loop's wait (:mod:`capsule_worker.loop_selector`): until the loop's selector
+        ``selector_fd`` or the pipe is ready, or ``timeout`` seconds pass; frames that came are served.
+
+        Returns ``select(0)``, what the loop's own selector has ready. Without the turn (the reader
+        thread is mid-frame, or end of file) it is just ``select(timeout)``.
+        """
+        if not self._take_for_main():
+            return select(timeout)
+        reader = self._reader
+        try:
+            if reader.has_frame() or self._loop_wait(selector_fd, timeout):
+                if not self._serve_one():
+                    self._end_of_file()
+                elif not self._serve_buffered():
+                    self._end_of_file()
+        except (ProtocolError, OSError) as exc:
+            self._read_failed(exc)
+        finally:
+            self._give_back(_MAIN)
+        return select(0)
+
+    def _loop_wait(self, selector_fd, timeout):
+        # True when the pipe is readable. Interruptible, as the default selector's wait is: nothing is
+        # half done here. One poll object per loop selector, kept for the next wait.
+        poller = self._loop_pollers.get(selector_fd)
+        if poller is None:
+            poller = self._loop_pollers[selector_fd] = poller_for(self._reader.fd)
+            poller.register(selector_fd, POLLIN)
+        ms = -1 if timeout is None else math.ceil(timeout * 1e3)
+        pipe = self._reader.fd
+        return any(fd == pipe for fd, _ in self._spin.poll(poller, ms))
 
     def _wait_for_turn(self):
         with self._cond:
@@ -255,21 +284,7 @@ class Channel:
 
     def _await_frame(self):
         # Interruptible: the main thread's only wait while it holds the turn.
-        poller = self._main_poller
-        spin = self._spin_s
-        started = _clock()
-        if spin:
-            end = started + spin
-            while not poller.poll(0):
-                if _clock() >= end:
-                    break
-            else:
-                self._spin_s = SPIN_S
-                return
-        poller.poll()
-        # Answers that come within the window are worth spinning for; slow ones halve it, down to none,
-        # until one comes quickly again.
-        self._spin_s = SPIN_S if _clock() - started <= SPIN_S else (spin / 2 if spin > MIN_SPIN_S else 0.0)
+        self._spin.poll(self._main_poller, None)
 
     def _give_back(self, who):
         with self._cond:
@@ -368,45 +383,5 @@ class Channel:
         self.calls.settle(call_id, False, _need_str(message, "code"), _need_str(message, "message"))
 
 
-class _ReaderWait:
-    """The reader thread's wait for bytes on the pipe.
-
-    With epoll the main thread mutes it while it holds the turn, so the answer it reads itself
-    does not also wake the reader thread (two thread switches and a fight for the GIL per call).
-    Elsewhere a plain poll, and the reader thread wakes, sees the turn taken and waits for it.
-    """
-
-    def __init__(self, fd):
-        self._fd = fd
-        epoll = getattr(select, "epoll", None)
-        if epoll is not None:
-            self._epoll = epoll()
-            self._epoll.register(fd, select.EPOLLIN)
-            self._in = select.EPOLLIN
-        else:  # pragma: no cover - not Linux
-            self._epoll = None
-            self._poll = _poller(fd)
-        self._check = _poller(fd)
-
-    def readable(self):
-        """Block until the pipe is readable (and not muted)."""
-        if self._epoll is not None:
-            self._epoll.poll()
-        else:  # pragma: no cover
-            self._poll.poll()
-
-    def readable_now(self):
-        """Whether the pipe holds bytes (or end of file) now; never blocks."""
-        return bool(self._check.poll(0))
-
-    def mute(self):
-        if self._epoll is not None:
-            self._epoll.modify(self._fd, 0)
-
-    def unmute(self):
-        if self._epoll is not None:
-            self._epoll.modify(self._fd, self._in)
-
-
 #: Where the gate may raise KeyboardInterrupt on the main thread while it serves the pipe.
-INTERRUPTIBLE = (Channel._await_frame, Channel._park)
+INTERRUPTIBLE = (Channel._await_frame, Channel._park, Channel._loop_wait, AnswerSpin.poll)

@@ -42,6 +42,8 @@ class Executor:
         self.display_max_bytes = 64 * 1024
         #: The session's event loop once a cell has awaited, else None.
         self.loop = None
+        #: Makes that loop (the worker's reads the pipe while it waits); None: asyncio's default.
+        self.loop_factory = None
         #: The session's InlineFigures once matplotlib was imported, else None.
         self.figures = None
         self._history = None
@@ -181,7 +183,8 @@ class Executor:
     def _new_loop(self):
         import asyncio
 
-        self.loop = loop = asyncio.new_event_loop()
+        factory = self.loop_factory or asyncio.new_event_loop
+        self.loop = loop = factory()
         asyncio.set_event_loop(loop)
         return loop
 

@@ -64,11 +64,17 @@ class Worker:
         self.namespace = self.main_module.__dict__
         self.namespace["__builtins__"] = builtins
         self.executor = Executor(self.namespace, self.gate, _WORKER_DIR, self.patcher)
+        self.executor.loop_factory = self._new_event_loop
         self._handlers = {kind: getattr(self, name) for kind, name in self.HANDLERS.items()}
         #: Capability id → the function injected for it (what a checkpoint refers to by id).
         self.capability_functions = {}
         #: (cProfile.Profile, path) while the main thread profiles itself (CAPSULE_WORKER_PROFILE).
         self._profile = None
+
+    def _new_event_loop(self):
+        from capsule_worker.loop_selector import new_event_loop
+
+        return new_event_loop(self.channel)
 
     # -- the main loop ----------------------------------------------------------------------------
 

@@ -1,10 +1,11 @@
-"""The main thread's spin before it sleeps for its call's answer (Channel._await_frame)."""
+"""The main thread's spin before it sleeps for its call's answer (pipe_waits.AnswerSpin)."""
 
 import socket
 import unittest
 
-from capsule_worker import channel as channel_module
-from capsule_worker.channel import MIN_SPIN_S, SPIN_S, Channel
+from capsule_worker import pipe_waits
+from capsule_worker.channel import Channel
+from capsule_worker.pipe_waits import MIN_SPIN_S, SPIN_S
 
 
 class _Reader:
@@ -51,9 +52,9 @@ class AnswerSpinTest(unittest.TestCase):
         self.addCleanup(self.right.close)
         self.channel = Channel(_Reader(self.left.fileno()), _Codec(), None, None, None, None)
         self.clock = _Clock()
-        original = channel_module._clock
-        channel_module._clock = self.clock
-        self.addCleanup(setattr, channel_module, "_clock", original)
+        original = pipe_waits._clock
+        pipe_waits._clock = self.clock
+        self.addCleanup(setattr, pipe_waits, "_clock", original)
 
     def wait(self, poller):
         self.channel._main_poller = poller
@@ -63,13 +64,13 @@ class AnswerSpinTest(unittest.TestCase):
     def test_an_answer_within_the_window_is_taken_without_sleeping(self):
         poller = self.wait(_Poller(self.clock, ready_after_polls=5))
         self.assertEqual((poller.polls, poller.blocked), (5, 0))
-        self.assertEqual(self.channel._spin_s, SPIN_S)
+        self.assertEqual(self.channel._spin.window, SPIN_S)
 
     def test_slow_answers_halve_the_window_down_to_none(self):
         windows = []
         for _ in range(8):
             self.wait(_Poller(self.clock, blocking_wait_s=1.0))
-            windows.append(self.channel._spin_s)
+            windows.append(self.channel._spin.window)
         self.assertEqual(windows[:2], [SPIN_S / 2, SPIN_S / 4])
         self.assertEqual(windows[-1], 0.0)
         self.assertTrue(all(w == 0.0 or w >= MIN_SPIN_S / 2 for w in windows))
@@ -78,10 +79,10 @@ class AnswerSpinTest(unittest.TestCase):
         self.assertEqual((poller.polls, poller.blocked), (0, 1))
 
     def test_one_quick_answer_after_sleeping_brings_the_window_back(self):
-        self.channel._spin_s = 0.0
+        self.channel._spin.window = 0.0
         poller = self.wait(_Poller(self.clock, blocking_wait_s=SPIN_S / 2))
         self.assertEqual((poller.polls, poller.blocked), (0, 1))
-        self.assertEqual(self.channel._spin_s, SPIN_S)
+        self.assertEqual(self.channel._spin.window, SPIN_S)
 
     def test_the_spin_never_outlasts_its_window(self):
         poller = self.wait(_Poller(self.clock, blocking_wait_s=1.0))

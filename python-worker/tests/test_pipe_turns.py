@@ -2,6 +2,7 @@
 is idle with no event loop to run; the reader thread reads whenever the main thread does not. Whoever reads, every frame is handled the same way."""
 
 import os
+import tempfile
 import time
 import unittest
 
@@ -28,6 +29,31 @@ class PipeTurnTest(WorkerTestCase):
                 on_message(message)
             if message["type"] in ("result", "error") and message["id"] == exec_id:
                 return message
+
+    def test_heartbeats_are_answered_while_an_async_cell_awaits_and_while_it_computes(self):
+        client = self.client
+        directory = tempfile.TemporaryDirectory()
+        self.addCleanup(directory.cleanup)
+        flag = os.path.join(directory.name, "go")
+        client.send({"type": "execute", "id": 1, "code": (
+            "import os\n"
+            "first = await hang()\n"
+            "while not os.path.exists(%r):\n"
+            "    pass\n"
+            "second = await hang()\n"
+            "(first, second)" % flag
+        )})
+        call = client.expect("call")
+        # The loop waits for the answer (its selector reads the pipe).
+        client.send({"type": "heartbeat", "seq": 1})
+        self.assertEqual(client.expect("heartbeat")["seq"], 1)
+        client.send(answer(call, "a"))
+        # The coroutine computes, never yielding, until the flag exists: the reader thread answers.
+        client.send({"type": "heartbeat", "seq": 2})
+        self.assertEqual(client.expect("heartbeat")["seq"], 2)
+        open(flag, "w").close()
+        client.send(answer(client.expect("call"), "b"))
+        self.assertEqual(self.final(1)["value"], {"text/plain": "('a', 'b')"})
 
     def test_heartbeats_are_answered_while_the_main_thread_waits_for_its_answer(self):
         client = self.client
