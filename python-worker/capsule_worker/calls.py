@@ -54,7 +54,12 @@ def _call_future_type(asyncio):
             def cancel(self, *args, **kwargs):
                 if not super().cancel(*args, **kwargs):
                     return False
-                self.manager._cancel(self.call_id)
+                # Told on the loop's next turn, as a done callback would be: a cancel can come from the
+                # SIGINT handler, on a thread that is in the middle of writing a frame.
+                try:
+                    self.get_loop().call_soon(self.manager._cancel, self.call_id)
+                except RuntimeError:  # the loop is closed: nothing else will run on it
+                    self.manager._cancel(self.call_id)
                 return True
 
         CallFuture.__module__ = __name__

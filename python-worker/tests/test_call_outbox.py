@@ -62,3 +62,44 @@ class CallOutboxTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class _CancelSender(_Sender):
+    def __init__(self):
+        super().__init__()
+        self.sent = []
+
+    def send(self, message):
+        self.sent.append(message)
+
+
+class CallCancelTest(unittest.TestCase):
+    def test_a_cancelled_call_tells_the_host_on_the_loops_next_turn_not_inside_cancel(self):
+        # cancel() can run in the SIGINT handler while the same thread is writing a frame under the
+        # sender's lock: it must not write itself.
+        sender = _CancelSender()
+        manager = calls.CallManager(sender, _Gate(), channel=None)
+
+        async def cancel_one():
+            future = manager.call(_Spec, {})
+            self.assertTrue(future.cancel())
+            self.assertEqual(sender.sent, [])
+            await asyncio.sleep(0)
+            return future
+
+        future = asyncio.run(cancel_one())
+        self.assertTrue(future.cancelled())
+        self.assertEqual(sender.sent, [{"type": "call_cancel", "id": 1}])
+
+    def test_an_answered_call_is_not_cancelled_afterwards(self):
+        sender = _CancelSender()
+        manager = calls.CallManager(sender, _Gate(), channel=None)
+
+        async def answer_then_cancel():
+            future = manager.call(_Spec, {})
+            manager.settle(1, True, "value")
+            self.assertEqual(await future, "value")
+            self.assertFalse(future.cancel())
+
+        asyncio.run(answer_then_cancel())
+        self.assertEqual(sender.sent, [])
