@@ -189,15 +189,15 @@ class Channel:
         finally:
             self._give_back(_MAIN)
 
-    def serve_for_loop(self, selector_fd, timeout, select):
+    def serve_for_loop(self, selector_fd, timeout):
         """The event loop's wait (:mod:`capsule_worker.loop_selector`): until the loop's selector
         ``selector_fd`` or the pipe is ready, or ``timeout`` seconds pass; frames that came are served.
 
-        Returns ``select(0)``, what the loop's own selector has ready. Without the turn (the reader
-        thread is mid-frame, or end of file) it is just ``select(timeout)``.
+        False, having waited for nothing, when the turn is not free (the reader thread is mid-frame,
+        or end of file): the caller then waits in its own selector.
         """
         if not self._take_for_main():
-            return select(timeout)
+            return False
         reader = self._reader
         try:
             if reader.has_frame() or self._loop_wait(selector_fd, timeout):
@@ -209,7 +209,7 @@ class Channel:
             self._read_failed(exc)
         finally:
             self._give_back(_MAIN)
-        return select(0)
+        return True
 
     def _loop_wait(self, selector_fd, timeout):
         # True when the pipe is readable. Interruptible, as the default selector's wait is: nothing is

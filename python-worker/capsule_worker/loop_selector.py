@@ -28,4 +28,11 @@ class PipeSelector(selectors.DefaultSelector):
     def select(self, timeout=None):
         if timeout is not None and timeout <= 0:  # the loop has work queued: no wait to share
             return super().select(timeout)
-        return self._channel.serve_for_loop(self.fileno(), timeout, super().select)
+        if self._channel.serve_for_loop(self.fileno(), timeout):
+            return super().select(0)
+        return super().select(timeout)  # the reader thread has the turn: a plain wait
+
+
+#: Where the gate may raise KeyboardInterrupt: here the loop only waits in the platform's selector (the
+#: turn was taken by the reader thread), or is about to; nothing is half done.
+INTERRUPTIBLE = (PipeSelector.select,)

@@ -72,9 +72,11 @@ class Worker:
         self._profile = None
 
     def _new_event_loop(self):
-        from capsule_worker.loop_selector import new_event_loop
+        from capsule_worker import loop_selector
 
-        return new_event_loop(self.channel)
+        # Allowed only now: importing the module at start-up would cost every worker its selectors import.
+        self.gate.allow(*loop_selector.INTERRUPTIBLE)
+        return loop_selector.new_event_loop(self.channel)
 
     # -- the main loop ----------------------------------------------------------------------------
 

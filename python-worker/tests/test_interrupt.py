@@ -1,3 +1,6 @@
+import os
+import struct
+import tempfile
 import time
 import unittest
 
@@ -154,6 +157,47 @@ class InterruptTest(WorkerTestCase):
         while final["type"] not in ("result", "error"):
             final = client.recv()
         self.assertEqual(final["ename"], "KeyboardInterrupt")
+
+    def test_a_second_interrupt_reaches_a_loop_waiting_while_the_reader_thread_holds_the_turn(self):
+        client = self.client
+        directory = tempfile.TemporaryDirectory()
+        self.addCleanup(directory.cleanup)
+        flag = os.path.join(directory.name, "go")
+        client.send({"type": "execute", "id": 2, "code": (
+            "import asyncio, os\n"
+            "try:\n"
+            "    print('first', flush=True)\n"
+            "    await asyncio.sleep(100)\n"
+            "except asyncio.CancelledError:\n"
+            "    print('computing', flush=True)\n"
+            "    while not os.path.exists(%r):\n"
+            "        pass\n"
+            "    print('second', flush=True)\n"
+            "    await asyncio.sleep(100)" % flag
+        )})
+        self.wait_for_text("first")
+        client.send({"type": "interrupt", "id": 2})
+        self.wait_for_text("computing")
+        # While the cell computes, the reader thread takes the turn and waits for the rest of a frame,
+        # so the loop's next wait is the plain selector's.
+        heartbeat = client.codec.encode({"type": "heartbeat", "seq": 9})
+        frame = struct.pack(">I", len(heartbeat)) + heartbeat
+        client.send_bytes(frame[:2])
+        time.sleep(0.1)
+        open(flag, "w").close()
+        self.wait_for_text("second")
+        client.send_bytes(frame[2:])
+        client.send({"type": "interrupt", "id": 2})
+        final = client.recv()
+        while final["type"] not in ("result", "error"):
+            final = client.recv()
+        self.assertEqual(final["ename"], "KeyboardInterrupt")
+
+    def wait_for_text(self, marker):
+        while True:
+            message = self.client.recv()
+            if message["type"] == "stream" and marker in message["text"]:
+                return
 
     def test_user_code_can_catch_the_interrupt_and_is_interruptible_again(self):
         self.catch_then_interrupt_again(
