@@ -201,9 +201,7 @@ class Channel:
         reader = self._reader
         try:
             if reader.has_frame() or self._loop_wait(selector_fd, timeout):
-                if not self._serve_one():
-                    self._end_of_file()
-                elif not self._serve_buffered():
+                if not (self._serve_one() and self._serve_buffered()):
                     self._end_of_file()
         except (ProtocolError, OSError) as exc:
             self._read_failed(exc)

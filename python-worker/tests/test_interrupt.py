@@ -123,10 +123,7 @@ class InterruptTest(WorkerTestCase):
         self.assertEqual(client.expect("call_cancel")["id"], first["id"])
         second = client.expect("call")
         client.send({"type": "call_error", "id": second["id"], "code": "CANCELLED", "message": "host cancelled"})
-        final = client.recv()
-        while final["type"] not in ("result", "error"):
-            final = client.recv()
-        self.assertEqual(final["ename"], "KeyboardInterrupt")
+        self.assertEqual(self.final_message()["ename"], "KeyboardInterrupt")
 
     def test_an_interrupt_for_an_execution_that_is_not_running_is_ignored(self):
         client = self.client
@@ -139,24 +136,15 @@ class InterruptTest(WorkerTestCase):
         client = self.client
         client.send({"type": "execute", "id": 2, "code": "while True:\n    pass"})
         client.send({"type": "interrupt", "id": 2})
-        final = client.recv()
-        while final["type"] not in ("result", "error"):
-            final = client.recv()
-        self.assertEqual(final["ename"], "KeyboardInterrupt")
+        self.assertEqual(self.final_message()["ename"], "KeyboardInterrupt")
 
     def catch_then_interrupt_again(self, code):
         client = self.client
         client.send({"type": "execute", "id": 2, "code": code})
         for marker in ("first", "second"):
-            while True:
-                message = client.recv()
-                if message["type"] == "stream" and marker in message["text"]:
-                    break
+            self.wait_for_text(marker)
             client.send({"type": "interrupt", "id": 2})
-        final = client.recv()
-        while final["type"] not in ("result", "error"):
-            final = client.recv()
-        self.assertEqual(final["ename"], "KeyboardInterrupt")
+        self.assertEqual(self.final_message()["ename"], "KeyboardInterrupt")
 
     def test_a_second_interrupt_reaches_a_loop_waiting_while_the_reader_thread_holds_the_turn(self):
         client = self.client
@@ -183,21 +171,26 @@ class InterruptTest(WorkerTestCase):
         heartbeat = client.codec.encode({"type": "heartbeat", "seq": 9})
         frame = struct.pack(">I", len(heartbeat)) + heartbeat
         client.send_bytes(frame[:2])
-        time.sleep(0.1)
+        time.sleep(0.1)  # nothing outside shows the reader thread has taken the bytes: give it the time
         open(flag, "w").close()
         self.wait_for_text("second")
         client.send_bytes(frame[2:])
         client.send({"type": "interrupt", "id": 2})
-        final = client.recv()
-        while final["type"] not in ("result", "error"):
-            final = client.recv()
-        self.assertEqual(final["ename"], "KeyboardInterrupt")
+        self.assertEqual(self.final_message()["ename"], "KeyboardInterrupt")
 
     def wait_for_text(self, marker):
+        """Read until a stream message carries ``marker``."""
         while True:
             message = self.client.recv()
             if message["type"] == "stream" and marker in message["text"]:
                 return
+
+    def final_message(self):
+        """Read until the execution's result or error, and return it."""
+        while True:
+            message = self.client.recv()
+            if message["type"] in ("result", "error"):
+                return message
 
     def test_user_code_can_catch_the_interrupt_and_is_interruptible_again(self):
         self.catch_then_interrupt_again(

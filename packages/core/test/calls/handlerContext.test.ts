@@ -1,21 +1,11 @@
 import type { CapabilityLogger } from '@capsule/provider-sdk'
 import { describe, expect, test, vi } from 'vitest'
 import { HandlerContext } from '../../src/calls/handlerContext.js'
-import { type CallHooks, PendingCall } from '../../src/calls/pendingCall.js'
+import type { CallHooks, PendingCall } from '../../src/calls/pendingCall.js'
+import { pendingCall } from './pendingCallFixture.js'
 
-function pending(hooks?: CallHooks): PendingCall {
-  return new PendingCall({
-    hooks,
-    id: 'c7',
-    protocolId: 7,
-    capability: 'test.echo',
-    args: {},
-    frameBytes: 10,
-    sessionId: 's1',
-    execution: null,
-    createdAt: 0,
-  })
-}
+const pending = (hooks?: CallHooks): PendingCall =>
+  pendingCall({ id: 'c7', protocolId: 7, sessionId: 's1', hooks })
 
 function recordingLogger(): CapabilityLogger & { lines: unknown[][] } {
   const lines: unknown[][] = []

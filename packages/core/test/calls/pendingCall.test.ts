@@ -1,18 +1,8 @@
 import { describe, expect, test, vi } from 'vitest'
-import { PendingCall } from '../../src/calls/pendingCall.js'
+import type { PendingCall } from '../../src/calls/pendingCall.js'
+import { pendingCall } from './pendingCallFixture.js'
 
-function pending(): PendingCall {
-  return new PendingCall({
-    id: 'c1',
-    protocolId: 1,
-    capability: 'test.echo',
-    args: {},
-    frameBytes: 10,
-    sessionId: 's1',
-    execution: null,
-    createdAt: 0,
-  })
-}
+const pending = (): PendingCall => pendingCall()
 
 describe("PendingCall's cancellation for its handler", () => {
   test('onCancel hears a call that ends around its handler, once, with the reason the signal gets', () => {
