@@ -40,6 +40,11 @@ class Cell:
         self.quiet = quiet
         self.magics = magics
 
+    @property
+    def is_async(self):
+        """Whether some part of the cell awaits: then the whole cell runs as one task."""
+        return any(step is not None and step.is_async for step in (self.body, self.expr))
+
     def renamed(self, filename):
         """The same cell with every code object's file name changed (for a re-run under a new count)."""
         if filename == self.filename:

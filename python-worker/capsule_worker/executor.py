@@ -63,7 +63,7 @@ class Executor:
         #: what a checkpoint re-runs on restore (see :mod:`capsule_worker.checkpoint`).
         self.definition_sources = []
         patcher.add("linecache", self._adopt_linecache)
-        gate.allow(Executor._run_user, Executor._run_async)
+        gate.allow(Executor._run_user, Executor._run_async, Executor._cell_task)
 
     def run_cell(self, exec_id, source):
         """Run one cell; returns the ``result``/``error`` message fields (without id/type)."""
@@ -81,14 +81,13 @@ class Executor:
                 self._kept.add(filename)
             if cell.magics and self._magics is None:
                 self._install_magics()
-            value = None
-            for step in (cell.body, cell.expr):
-                if step is None:
-                    continue
-                if step.is_async:
-                    value = self._run_user(exec_id, self._run_async, step.code)
-                else:
-                    value = self._run_user(exec_id, eval, step.code, self.namespace)
+            if cell.is_async:
+                value = self._run_user(exec_id, self._run_async, cell)
+            else:
+                value = None
+                for step in (cell.body, cell.expr):
+                    if step is not None:
+                        value = self._run_user(exec_id, eval, step.code, self.namespace)
             shown = None if cell.expr is None or cell.quiet else value
             if self.figures is not None:
                 self._run_user(exec_id, self.figures.after_cell, shown)
@@ -158,11 +157,23 @@ class Executor:
         except BaseException:
             pass  # the cell's own error is the one to report
 
-    def _run_async(self, code):
+    async def _cell_task(self, cell):
+        # A cell that awaits anywhere runs whole in one task, as in IPython: its last expression
+        # too, so `asyncio.current_task()` there is the cell's and a capability call there
+        # returns a future instead of blocking the loop's thread.
+        value = None
+        for step in (cell.body, cell.expr):
+            if step is not None:
+                value = eval(step.code, self.namespace)
+                if step.is_async:
+                    value = await value
+        return value
+
+    def _run_async(self, cell):
         loop = self.loop
         if loop is None or loop.is_closed():
             loop = self._new_loop()
-        task = loop.create_task(eval(code, self.namespace))
+        task = loop.create_task(self._cell_task(cell))
         gate = self._gate
         gate.loop = loop
         gate.task = task

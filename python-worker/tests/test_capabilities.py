@@ -193,6 +193,13 @@ class StubTest(SharedWorkerTestCase):
         # Each answer takes 0.3 s: one after another would take 15 s.
         self.assertLess(elapsed, 3.0)
 
+    def test_a_call_in_the_last_expression_of_an_awaiting_cell_is_a_future(self):
+        outcome, host = self.run_with_host(
+            "import asyncio\nawait asyncio.sleep(0)\nlast = echo('tail')\nisinstance(echo('value'), asyncio.Future)"
+        )
+        self.assertResult(outcome, "True")
+        self.assertEqual([call["args"]["value"] for call in host.calls], ["tail", "value"])
+
     def test_async_errors_raise_at_the_await(self):
         outcome, _ = self.run_with_host(
             "import capsule\ntry:\n    await fail('DENIED')\nexcept capsule.CapabilityDenied as e:\n    r = e.code\nr"

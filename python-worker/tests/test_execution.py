@@ -251,6 +251,19 @@ class AsyncTest(SharedWorkerTestCase):
         first = self.run_cell("await lid()").plain()
         self.assertEqual(self.run_cell("await lid()").plain(), first)
 
+    def test_an_awaiting_cell_runs_whole_in_one_task_its_last_expression_too(self):
+        self.run_cell("import asyncio")
+        self.assertResult(
+            self.run_cell("await asyncio.sleep(0)\nasyncio.current_task() is not None"), "True"
+        )
+        # The statements before a trailing await run in the same task as the await.
+        self.assertResult(
+            self.run_cell("mine = asyncio.current_task()\nawait asyncio.sleep(0, mine is asyncio.current_task())"),
+            "True",
+        )
+        error = self.assertError(self.run_cell("await asyncio.sleep(0)\n1 / 0"), "ZeroDivisionError")
+        self.assertNotIn("capsule_worker", "".join(error["traceback"]))
+
     def test_async_errors_show_the_cell_frames(self):
         error = self.assertError(self.run_cell("async def boom():\n    raise KeyError('async')\nawait boom()"), "KeyError")
         tb = "".join(error["traceback"])
