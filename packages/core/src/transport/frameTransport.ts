@@ -2,6 +2,7 @@ import { Socket } from 'node:net'
 import type { Readable, Writable } from 'node:stream'
 import { CapsuleError } from '../errors.js'
 import { POOLED_FRAME_MIN_BYTES, releaseFrameBuffer, takeFrameBuffer } from './frameBufferPool.js'
+import { ReplySpin } from './replySpin.js'
 
 // ── framing: a 4-byte big-endian length, then the body ─────────────────────────────────────────
 
@@ -205,6 +206,7 @@ export class StreamFrameTransport implements FrameTransport {
   #ended = false
   // When this turn's hand-over started (-1: not in this turn).
   #readTurnStart = -1
+  readonly #replySpin = new ReplySpin()
 
   constructor(input: Readable, output: Writable, maxFrameBytes: number) {
     this.#input = input
@@ -230,8 +232,10 @@ export class StreamFrameTransport implements FrameTransport {
     // nothing); from the second on they are corked and leave together in one writev at the turn's end
     // (answers to a gathered batch of calls).
     this.#framesThisTurn += 1
-    if (this.#framesThisTurn === 1) setImmediate(this.#endTurn)
-    else if (this.#framesThisTurn === 2) this.#output.cork()
+    if (this.#framesThisTurn === 1) {
+      setImmediate(this.#endTurn)
+      this.#replySpin.sent()
+    } else if (this.#framesThisTurn === 2) this.#output.cork()
     const size = FRAME_HEADER_BYTES + body.byteLength
     if (size < POOLED_FRAME_MIN_BYTES || !this.#poolsFrames) {
       this.#output.write(encodeFrame(body))
@@ -274,6 +278,7 @@ export class StreamFrameTransport implements FrameTransport {
   close(): void {
     if (this.#closed) return
     this.#closed = true
+    this.#replySpin.stop()
     this.#input.off('data', this.#onData)
     this.#input.off('end', this.#onEnd)
     this.#input.destroy()
@@ -288,6 +293,7 @@ export class StreamFrameTransport implements FrameTransport {
 
   readonly #onData = (chunk: Buffer): void => {
     if (this.#closed) return
+    this.#replySpin.received()
     let bodies: Buffer[]
     try {
       bodies = this.#decoder.push(chunk)
