@@ -114,6 +114,8 @@ async function measureCodec(context: BenchContext, codec: BenchCodec): Promise<F
   })
   const nodeFloor = new NodeInitiatedFloor(python)
   const pythonFloor = new PythonInitiatedFloor(python)
+  const awakeNodeFloor = new NodeInitiatedFloor(python, true)
+  const awakePythonFloor = new PythonInitiatedFloor(python, true)
   const id = (name: string) => `pipeline.${codec}.${name}`
   const label = (name: string) => `${name} [${codec}]`
   try {
@@ -123,11 +125,15 @@ async function measureCodec(context: BenchContext, codec: BenchCodec): Promise<F
     const samples = context.iterations(SAMPLES, 100)
     // Warm both sides (JIT, imports, the worker's first cells) before anything is kept.
     await nodeFloor.roundTrips(500)
+    await awakeNodeFloor.roundTrips(500)
     await timeRuns(session, '1+1', 500)
     await pythonFloor.roundTrips(500)
+    await awakePythonFloor.roundTrips(500)
     await timeCalls(session, 'noop()', 500)
 
     // Node-initiated: floor and run alternate trip by trip, each first half the time.
+    // The polling floors alternate the same way, in rounds of their own: a polling peer's window is
+    // only worth anything to trips that follow each other closely.
     const floorRun: number[] = []
     const runs: number[] = []
     for (let i = 0; i < samples; i += 1) {
@@ -135,10 +141,15 @@ async function measureCodec(context: BenchContext, codec: BenchCodec): Promise<F
       runs.push(...(await timeRuns(session, '1+1', 1)))
       if (i % 2 === 1) floorRun.push(...(await nodeFloor.roundTrips(1)))
     }
+    const awakeFloorRun: number[] = []
+    for (let done = 0; done < samples; done += CALLS_PER_ROUND)
+      awakeFloorRun.push(...(await awakeNodeFloor.roundTrips(CALLS_PER_ROUND)))
     const floorCall: number[] = []
+    const awakeFloorCall: number[] = []
     const calls: number[] = []
     for (let done = 0; done < samples; done += CALLS_PER_ROUND) {
       floorCall.push(...(await pythonFloor.roundTrips(CALLS_PER_ROUND)))
+      awakeFloorCall.push(...(await awakePythonFloor.roundTrips(CALLS_PER_ROUND)))
       calls.push(...(await timeCalls(session, 'noop()', CALLS_PER_ROUND)))
     }
     context.log(`  ${codec}: round trips done`)
@@ -191,6 +202,20 @@ async function measureCodec(context: BenchContext, codec: BenchCodec): Promise<F
       'µs',
       'lower',
     )
+    const awakeNodeFloorFigure = floorFigure(
+      id('floor.node.awake.p50'),
+      label('raw pipe round trip, Node-initiated, both sides polling p50'),
+      percentile(awakeFloorRun, 50),
+      'µs',
+      'lower',
+    )
+    const awakePythonFloorFigure = floorFigure(
+      id('floor.python.awake.p50'),
+      label('raw pipe round trip, Python-initiated, both sides polling p50'),
+      percentile(awakeFloorCall, 50),
+      'µs',
+      'lower',
+    )
     const pythonFloorP99 = floorFigure(
       id('floor.python.p99'),
       label('raw pipe round trip, Python-initiated p99'),
@@ -213,6 +238,12 @@ async function measureCodec(context: BenchContext, codec: BenchCodec): Promise<F
         label: label("session.run('1+1') p50"),
         value: percentile(runs, 50),
         target: { kind: 'ratio-at-most', limit: 1.5 },
+      }),
+      awakeNodeFloorFigure,
+      againstFloor(awakeNodeFloorFigure, {
+        id: id('run.p50.awake'),
+        label: label("session.run('1+1') p50 against the polling floor"),
+        value: percentile(runs, 50),
       }),
       againstFloor(floorFigure(id('floor.node.p99'), '', percentile(floorRun, 99), 'µs', 'lower'), {
         id: id('run.p99'),
@@ -238,6 +269,12 @@ async function measureCodec(context: BenchContext, codec: BenchCodec): Promise<F
         label: label('capability round trip, sync p50'),
         value: percentile(calls, 50),
         target: { kind: 'ratio-at-most', limit: 2 },
+      }),
+      awakePythonFloorFigure,
+      againstFloor(awakePythonFloorFigure, {
+        id: id('call.sync.p50.awake'),
+        label: label('capability round trip, sync p50 against the polling floor'),
+        value: percentile(calls, 50),
       }),
       pythonFloorP99,
       againstFloor(pythonFloorP99, {
@@ -276,8 +313,9 @@ async function measureCodec(context: BenchContext, codec: BenchCodec): Promise<F
     ]
   } finally {
     await capsule.close()
-    await nodeFloor.close()
-    await pythonFloor.close()
+    await Promise.all(
+      [nodeFloor, pythonFloor, awakeNodeFloor, awakePythonFloor].map((floor) => floor.close()),
+    )
     if (workerProfile)
       for (const line of await summarizeWorkerProfile(python, workerProfile)) context.log(line)
   }

@@ -5,10 +5,20 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import type { Readable, Writable } from 'node:stream'
 
+/**
+ * How long an awake peer polls before it sleeps, on each side: Capsule's host and worker do the same
+ * (transport/replySpin.ts, pipe_waits.AnswerSpin), so the awake floors show what is left once no side
+ * sleeps, and the plain ones what a round trip costs when both do.
+ */
+const AWAKE_SPIN_MS = 0.25
+
 /** The Python side. `echo` answers every frame; `caller` runs timed loops when Node asks. */
 const FLOOR_PEER = `
-import os, struct, sys, time
+import os, select, struct, sys, time
 FIN, FOUT = 3, 4
+AWAKE = sys.argv[2] == "awake"
+poller = select.poll()
+poller.register(FIN, select.POLLIN)
 buf = bytearray()
 def read_frame():
     global buf
@@ -19,6 +29,10 @@ def read_frame():
                 body = bytes(buf[4:4 + n])
                 del buf[:4 + n]
                 return body
+        if AWAKE:  # poll for a while before the read may sleep
+            end = time.perf_counter() + ${AWAKE_SPIN_MS / 1000}
+            while not poller.poll(0) and time.perf_counter() < end:
+                pass
         chunk = os.read(FIN, 65536)
         if not chunk:
             sys.exit(0)
@@ -71,17 +85,22 @@ function frame(body: Buffer): Buffer {
 class Peer {
   readonly #child: ChildProcess
   readonly #toPython: Writable
+  readonly #awake: boolean
   #pending: Buffer = Buffer.alloc(0)
   #exited: Promise<void>
+  #spinUntil = 0
+  #spinning = false
 
-  constructor(python: string, mode: 'echo' | 'caller', onFrame: (body: Buffer) => void) {
-    this.#child = spawn(python, ['-I', '-S', '-c', FLOOR_PEER, mode], {
+  constructor(python: string, mode: 'echo' | 'caller', onFrame: (body: Buffer) => void, awake: boolean) {
+    this.#awake = awake
+    this.#child = spawn(python, ['-I', '-S', '-c', FLOOR_PEER, mode, awake ? 'awake' : 'asleep'], {
       stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'],
     })
     this.#exited = new Promise((resolve) => this.#child.once('exit', () => resolve()))
     this.#toPython = this.#child.stdio[3] as Writable
     const fromPython = this.#child.stdio[4] as Readable
     fromPython.on('data', (chunk: Buffer) => {
+      this.#spinning = false
       let data = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk])
       while (data.length >= 4) {
         const size = data.readUInt32BE(0)
@@ -95,6 +114,18 @@ class Peer {
 
   send(body: Buffer): void {
     this.#toPython.write(frame(body))
+    if (!this.#awake) return
+    // Keep the event loop turning (not blocked) until a frame comes back or the window passes.
+    this.#spinUntil = performance.now() + AWAKE_SPIN_MS
+    if (this.#spinning) return
+    this.#spinning = true
+    setImmediate(this.#spin)
+  }
+
+  readonly #spin = (): void => {
+    if (!this.#spinning) return
+    if (performance.now() < this.#spinUntil) setImmediate(this.#spin)
+    else this.#spinning = false
   }
 
   async close(): Promise<void> {
@@ -110,12 +141,18 @@ export class NodeInitiatedFloor {
   #waiter: (() => void) | undefined
   readonly #ping = Buffer.alloc(32, 120)
 
-  constructor(python: string) {
-    this.#peer = new Peer(python, 'echo', () => {
-      const waiter = this.#waiter
-      this.#waiter = undefined
-      waiter?.()
-    })
+  /** `awake`: both sides poll for a while after each frame instead of sleeping at once. */
+  constructor(python: string, awake = false) {
+    this.#peer = new Peer(
+      python,
+      'echo',
+      () => {
+        const waiter = this.#waiter
+        this.#waiter = undefined
+        waiter?.()
+      },
+      awake,
+    )
   }
 
   /** `count` round trips, each timed in Node: latencies in µs. */
@@ -144,16 +181,22 @@ export class PythonInitiatedFloor {
   readonly #peer: Peer
   #report: ((body: string) => void) | undefined
 
-  constructor(python: string) {
-    const peer: Peer = new Peer(python, 'caller', (body) => {
-      // A ping starts with "x" and is answered at once; anything else is the report of a loop.
-      if (body[0] === 0x78) peer.send(body)
-      else {
-        const report = this.#report
-        this.#report = undefined
-        report?.(body.toString())
-      }
-    })
+  /** `awake`: both sides poll for a while after each frame instead of sleeping at once. */
+  constructor(python: string, awake = false) {
+    const peer: Peer = new Peer(
+      python,
+      'caller',
+      (body) => {
+        // A ping starts with "x" and is answered at once; anything else is the report of a loop.
+        if (body[0] === 0x78) peer.send(body)
+        else {
+          const report = this.#report
+          this.#report = undefined
+          report?.(body.toString())
+        }
+      },
+      awake,
+    )
     this.#peer = peer
   }
 

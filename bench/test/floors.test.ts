@@ -21,9 +21,12 @@ function runPython(code: string): Promise<{ code: number | null; stdout: string 
   })
 }
 
-describe('raw pipe floors', () => {
+describe.each([
+  ['sleeping', false],
+  ['polling', true],
+])('raw pipe floors, both sides %s', (_, awake) => {
   test('Node-initiated round trips: one positive latency per trip', async () => {
-    const floor = new NodeInitiatedFloor(PYTHON)
+    const floor = new NodeInitiatedFloor(PYTHON, awake)
     try {
       const times = await floor.roundTrips(50)
       expect(times).toHaveLength(50)
@@ -34,7 +37,7 @@ describe('raw pipe floors', () => {
   })
 
   test('Python-initiated round trips and pipelined frames, repeatedly over one peer', async () => {
-    const floor = new PythonInitiatedFloor(PYTHON)
+    const floor = new PythonInitiatedFloor(PYTHON, awake)
     try {
       for (const count of [40, 7]) {
         const times = await floor.roundTrips(count)
