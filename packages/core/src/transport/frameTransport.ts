@@ -155,6 +155,16 @@ export interface FrameTransportHandlers {
   onClose(error?: CapsuleError): void
 }
 
+/** How a frame is sent. */
+export interface SendOptions {
+  /**
+   * Whether someone waits for the worker's reply to this frame (default true): then the transport keeps
+   * the event loop awake for a moment to read it sooner (see `ReplySpin`). A heartbeat says false: nobody
+   * waits on its answer, and an idle session beats every few seconds.
+   */
+  awaited?: boolean
+}
+
 /** Moves frame bodies between host and worker; knows nothing of messages or ids. */
 export interface FrameTransport {
   start(handlers: FrameTransportHandlers): void
@@ -162,7 +172,7 @@ export interface FrameTransport {
    * Sends one frame body, copied before this returns (the sender may reuse its buffer). Returns false when
    * the peer is gone (the frame is dropped).
    */
-  send(body: Uint8Array): boolean
+  send(body: Uint8Array, options?: SendOptions): boolean
   /**
    * Resolves once what was sent has mostly left (at most {@link SEND_LOW_WATER_BYTES} still queued), or the
    * transport is closed. A sender of many large frames awaits it between frames, so they do not all sit in
@@ -226,16 +236,15 @@ export class StreamFrameTransport implements FrameTransport {
     this.#output.on('error', () => {})
   }
 
-  send(body: Uint8Array): boolean {
+  send(body: Uint8Array, options?: SendOptions): boolean {
     if (this.#closed || this.#output.destroyed || this.#output.writableEnded) return false
     // The first frame of a turn of the event loop leaves at once (a lone execute or answer waits for
     // nothing); from the second on they are corked and leave together in one writev at the turn's end
     // (answers to a gathered batch of calls).
     this.#framesThisTurn += 1
-    if (this.#framesThisTurn === 1) {
-      setImmediate(this.#endTurn)
-      this.#replySpin.sent()
-    } else if (this.#framesThisTurn === 2) this.#output.cork()
+    if (this.#framesThisTurn === 1) setImmediate(this.#endTurn)
+    else if (this.#framesThisTurn === 2) this.#output.cork()
+    if (options?.awaited !== false) this.#replySpin.sent()
     const size = FRAME_HEADER_BYTES + body.byteLength
     if (size < POOLED_FRAME_MIN_BYTES || !this.#poolsFrames) {
       this.#output.write(encodeFrame(body))
@@ -245,6 +254,11 @@ export class StreamFrameTransport implements FrameTransport {
     const buffer = takeFrameBuffer(size)
     this.#output.write(encodeFrame(body, buffer), () => releaseFrameBuffer(buffer))
     return true
+  }
+
+  /** Whether the transport is keeping the event loop awake for the worker's reply now (see {@link ReplySpin}). */
+  get spinning(): boolean {
+    return this.#replySpin.spinning
   }
 
   drained(): Promise<void> {

@@ -14,9 +14,12 @@ import {
   parseWorkerMessage,
   type WorkerMessage,
 } from '../protocol/messages.js'
-import type { FrameTransport } from '../transport/frameTransport.js'
+import type { FrameTransport, SendOptions } from '../transport/frameTransport.js'
 import type { Clock } from '../util/clock.js'
 import { describeExit, type WorkerExit, type WorkerPort } from './workerProcess.js'
+
+// Nobody waits on a heartbeat's answer: no reason to keep the loop awake for it.
+const UNAWAITED: SendOptions = { awaited: false }
 
 /** How one worker connection runs its handshake and watches its worker. */
 export interface WorkerConnectionOptions {
@@ -134,7 +137,7 @@ export class WorkerConnection {
         { details: { frameBytes: body.byteLength, maxFrameBytes: this.#options.maxFrameBytes } },
       )
     }
-    return this.#transport.send(body)
+    return this.#transport.send(body, message.type === 'heartbeat' ? UNAWAITED : undefined)
   }
 
   /** Resolves once the frames sent so far have mostly left for the worker (see FrameTransport.drained). */

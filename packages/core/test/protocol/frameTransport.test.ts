@@ -131,3 +131,37 @@ describe('StreamFrameTransport.drained', () => {
     await expect(drained).resolves.toBeUndefined()
   })
 })
+
+describe('StreamFrameTransport and the reply spin', () => {
+  function transport() {
+    const input = new PassThrough()
+    const output = new PassThrough()
+    const frames = new StreamFrameTransport(input, output, DEFAULT_MAX_FRAME_BYTES)
+    const received: string[] = []
+    frames.start({ onFrame: (frame) => received.push(String(frame)), onClose: () => undefined })
+    return { frames, input, received }
+  }
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
+
+  test('an awaited frame keeps the loop awake until the reply comes', async () => {
+    const { frames, input, received } = transport()
+    frames.send(body('execute'))
+    expect(frames.spinning).toBe(true)
+    await nextTurn()
+    input.write(encodeFrame(body('result')))
+    await nextTurn()
+    expect(received).toEqual(['result'])
+    expect(frames.spinning).toBe(false)
+    frames.close()
+  })
+
+  test('a frame nobody awaits (a heartbeat) does not, and close() ends a spin', async () => {
+    const { frames } = transport()
+    frames.send(body('heartbeat'), { awaited: false })
+    expect(frames.spinning).toBe(false)
+    frames.send(body('execute'))
+    expect(frames.spinning).toBe(true)
+    frames.close()
+    expect(frames.spinning).toBe(false)
+  })
+})
