@@ -31,7 +31,7 @@ class Cell:
     lines were magics, rewritten as calls of the ``__capsule_magic__`` builtin.
     """
 
-    __slots__ = ("body", "expr", "filename", "quiet", "magics")
+    __slots__ = ("body", "expr", "filename", "quiet", "magics", "is_async")
 
     def __init__(self, body, expr, filename, quiet=False, magics=False):
         self.body = body
@@ -39,11 +39,8 @@ class Cell:
         self.filename = filename
         self.quiet = quiet
         self.magics = magics
-
-    @property
-    def is_async(self):
-        """Whether some part of the cell awaits: then the whole cell runs as one task."""
-        return any(step is not None and step.is_async for step in (self.body, self.expr))
+        #: Some part of the cell awaits: then the whole cell runs as one task.
+        self.is_async = (body is not None and body.is_async) or (expr is not None and expr.is_async)
 
     def renamed(self, filename):
         """The same cell with every code object's file name changed (for a re-run under a new count)."""
