@@ -132,8 +132,9 @@ async function measureCodec(context: BenchContext, codec: BenchCodec): Promise<F
     await timeCalls(session, 'noop()', 500)
 
     // Node-initiated: floor and run alternate trip by trip, each first half the time.
-    // The polling floors alternate the same way, in rounds of their own: a polling peer's window is
-    // only worth anything to trips that follow each other closely.
+    // The polling floors run in rounds of back-to-back trips (the Node-initiated one after the runs, the
+    // Python-initiated one between the call rounds): a polling peer's window only pays off for trips
+    // that follow each other closely, as Capsule's own runs and calls here do.
     const floorRun: number[] = []
     const runs: number[] = []
     for (let i = 0; i < samples; i += 1) {

@@ -16,7 +16,7 @@ const AWAKE_SPIN_MS = 0.25
 const FLOOR_PEER = `
 import os, select, struct, sys, time
 FIN, FOUT = 3, 4
-AWAKE = sys.argv[2] == "awake"
+AWAKE = sys.argv[2:3] == ["awake"]
 poller = select.poll()
 poller.register(FIN, select.POLLIN)
 buf = bytearray()
@@ -71,7 +71,7 @@ else:
             send(pipelined(int(command[1]), int(command[2])))
 `
 
-/** The floor script, for profiling it on its own (`python -c FLOOR_PEER caller`). */
+/** The floor script, for profiling it on its own (`python -c FLOOR_PEER caller [awake]`). */
 export const FLOOR_PEER_SOURCE = FLOOR_PEER
 
 function frame(body: Buffer): Buffer {
