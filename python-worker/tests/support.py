@@ -1,6 +1,8 @@
 """Shared test helpers: start a worker, run a cell, assert on outcomes."""
 
+import os
 import sys
+import tempfile
 import unittest
 
 from tests.client import WorkerClient, has_msgpack
@@ -23,6 +25,13 @@ class WorkerTestCase(unittest.TestCase):
         if handshake:
             client.handshake(capabilities, options)
         return client
+
+    def flag_path(self):
+        """A path in a fresh directory, removed after the test, that nothing has created yet: a cell
+        spins until it exists, so the test decides when the cell goes on."""
+        directory = tempfile.TemporaryDirectory()
+        self.addCleanup(directory.cleanup)
+        return os.path.join(directory.name, "go")
 
     def assertResult(self, outcome, plain=None):
         """The execution ended with a result (and, when given, that text/plain value)."""

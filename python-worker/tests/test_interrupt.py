@@ -1,6 +1,4 @@
-import os
 import struct
-import tempfile
 import time
 import unittest
 
@@ -148,9 +146,7 @@ class InterruptTest(WorkerTestCase):
 
     def test_a_second_interrupt_reaches_a_loop_waiting_while_the_reader_thread_holds_the_turn(self):
         client = self.client
-        directory = tempfile.TemporaryDirectory()
-        self.addCleanup(directory.cleanup)
-        flag = os.path.join(directory.name, "go")
+        flag = self.flag_path()
         client.send({"type": "execute", "id": 2, "code": (
             "import asyncio, os\n"
             "try:\n"

@@ -1,8 +1,6 @@
 """The main thread reads the pipe itself while it waits for its own call's answer, and while it
 is idle with no event loop to run; the reader thread reads whenever the main thread does not. Whoever reads, every frame is handled the same way."""
 
-import os
-import tempfile
 import time
 import unittest
 
@@ -32,9 +30,7 @@ class PipeTurnTest(WorkerTestCase):
 
     def test_heartbeats_are_answered_while_an_async_cell_awaits_and_while_it_computes(self):
         client = self.client
-        directory = tempfile.TemporaryDirectory()
-        self.addCleanup(directory.cleanup)
-        flag = os.path.join(directory.name, "go")
+        flag = self.flag_path()
         client.send({"type": "execute", "id": 1, "code": (
             "import os\n"
             "first = await hang()\n"
